@@ -1,0 +1,68 @@
+/** Validation of cluster registrations (SPEC §4.2 `POST /v1/clusters`). */
+import { X509Certificate } from 'node:crypto';
+import { z } from 'zod';
+import { ClusterIdSchema } from './validate.js';
+
+/** Base64 of one or more PEM certificates. */
+export const CaDataSchema = z
+  .string()
+  .max(65_536)
+  .refine((v) => {
+    try {
+      new X509Certificate(Buffer.from(v, 'base64'));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be base64 of a PEM certificate');
+
+const PemData = z.string().min(1).max(65_536).regex(/^[A-Za-z0-9+/=\s]+$/, 'must be base64');
+
+const ServerSchema = z
+  .string()
+  .max(2048)
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an https:// URL without query or credentials');
+
+const CredentialSchema = z.union([
+  z.object({ token: z.string().min(1).max(16_384).regex(/^[\x21-\x7e]+$/, 'must be printable without spaces') }).strict(),
+  z.object({ clientCertData: PemData, clientKeyData: PemData }).strict(),
+]);
+
+const HostPort = z
+  .string()
+  .min(1)
+  .max(261)
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be host or host:port');
+
+const AuthorizedEndpointSchema = z
+  .object({
+    enabled: z.boolean(),
+    fqdn: HostPort.optional(),
+    caData: CaDataSchema.optional(),
+    controlPlaneNodes: z
+      .array(z.object({ name: ClusterIdSchema, address: HostPort }).strict())
+      .max(64)
+      .optional(),
+  })
+  .strict();
+
+export const CreateClusterSchema = z
+  .object({
+    id: ClusterIdSchema,
+    name: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits and . _ -').optional(),
+    server: ServerSchema,
+    caData: CaDataSchema.optional(),
+    insecureSkipTLSVerify: z.boolean().optional(),
+    credential: CredentialSchema,
+    authorizedEndpoint: AuthorizedEndpointSchema.optional(),
+  })
+  .strict();
+
+export const PatchClusterSchema = CreateClusterSchema.omit({ id: true }).partial().strict();

@@ -1,0 +1,23 @@
+/** What the management API needs, built once by `serve` and passed in. */
+import type { Logger } from 'pino';
+import type { TokenAuthenticator } from '../auth/identity.js';
+import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { RevocationBus } from '../auth/revocations.js';
+import type { TokenIssuer } from '../auth/token-issuer.js';
+import type { ClusterDirectory } from '../proxy/cluster-directory.js';
+import type { Store } from '../store/store.js';
+
+export interface ApiContext {
+  store: Store;
+  log: Logger;
+  authenticator: TokenAuthenticator;
+  revocations: RevocationBus;
+  clusters: ClusterDirectory;
+  tokens: TokenIssuer;
+  lastUsed: LastUsedRecorder;
+  publicUrl: URL;
+  /** The gateway CA (PEM) for kubeconfigs; undefined when the certificate is publicly trusted. */
+  caPem: string | undefined;
+  /** `/readyz` answers 503 while draining. */
+  isDraining: () => boolean;
+}

@@ -1,0 +1,79 @@
+/** `GET/POST /v1/clusters`, `GET/PATCH/DELETE /v1/clusters/{id}` (SPEC §4.2). Credentials are never returned. */
+import { Router } from 'express';
+import { notFound } from '../../errors.js';
+import type { ClusterPatch } from '../../store/store.js';
+import { CreateClusterSchema, PatchClusterSchema } from '../cluster-schema.js';
+import { reachableCluster } from '../cluster-access.js';
+import type { ApiContext } from '../context.js';
+import { adminOf, userOf } from '../request-identity.js';
+import { parseBody } from '../validate.js';
+import { clusterView } from './views.js';
+
+export function clusterRoutes(ctx: ApiContext): Router {
+  const r = Router();
+
+  r.get('/clusters', async (req, res) => {
+    const me = userOf(req);
+    const all = await ctx.store.listClusters();
+    const items = all
+      .filter((c) => me.admin || me.clusterRoles.has(c.id))
+      .map((c) => clusterView(c, me.clusterRoles.get(c.id) ?? 'owner'));
+    res.json({ items });
+  });
+
+  r.post('/clusters', async (req, res) => {
+    const me = adminOf(req);
+    const body = parseBody(req, CreateClusterSchema);
+    const cluster = await ctx.store.createCluster({
+      id: body.id,
+      name: body.name ?? body.id,
+      server: body.server,
+      caData: body.caData,
+      insecureSkipTLSVerify: body.insecureSkipTLSVerify ?? false,
+      credential: body.credential,
+      authorizedEndpoint: {
+        enabled: body.authorizedEndpoint?.enabled ?? false,
+        fqdn: body.authorizedEndpoint?.fqdn,
+        caData: body.authorizedEndpoint?.caData,
+        controlPlaneNodes: body.authorizedEndpoint?.controlPlaneNodes ?? [],
+      },
+    });
+    // The webhook's sync credential: shown once, here.
+    const agent = await ctx.tokens.issue({ kind: 'agent', userId: null, clusterId: cluster.id, description: `kube-api-auth agent for ${cluster.id}` });
+    await ctx.clusters.refresh(cluster.id);
+    ctx.log.info({ by: me.username, cluster: cluster.id }, 'cluster registered');
+    res.status(201).json({ ...clusterView(cluster), agentToken: agent.token });
+  });
+
+  r.get('/clusters/:id', async (req, res) => {
+    const me = userOf(req);
+    const cluster = await reachableCluster(ctx.store, me, req.params.id!);
+    res.json(clusterView(cluster, me.admin ? 'owner' : me.clusterRoles.get(cluster.id)));
+  });
+
+  r.patch('/clusters/:id', async (req, res) => {
+    const me = adminOf(req);
+    const body = parseBody(req, PatchClusterSchema);
+    const patch: ClusterPatch = { ...body } as ClusterPatch;
+    if (body.authorizedEndpoint) {
+      patch.authorizedEndpoint = { ...body.authorizedEndpoint, controlPlaneNodes: body.authorizedEndpoint.controlPlaneNodes ?? [] };
+    }
+    const cluster = await ctx.store.updateCluster(req.params.id!, patch);
+    if (!cluster) throw notFound('cluster not found');
+    await ctx.clusters.refresh(cluster.id);
+    ctx.log.info({ by: me.username, cluster: cluster.id, fields: Object.keys(body) }, 'cluster changed');
+    res.json(clusterView(cluster));
+  });
+
+  r.delete('/clusters/:id', async (req, res) => {
+    const me = adminOf(req);
+    if (!(await ctx.store.deleteCluster(req.params.id!))) throw notFound('cluster not found');
+    await ctx.clusters.refresh(req.params.id!);
+    // Scoped tokens and memberships went with it.
+    await ctx.revocations.publish({ type: 'all' });
+    ctx.log.info({ by: me.username, cluster: req.params.id }, 'cluster deleted');
+    res.status(204).end();
+  });
+
+  return r;
+}

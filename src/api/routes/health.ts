@@ -1,0 +1,23 @@
+/** `/healthz` (the process is alive) and `/readyz` (store reachable and not draining), SPEC §4.3. */
+import { Router } from 'express';
+import type { ApiContext } from '../context.js';
+
+export function healthRoutes(ctx: ApiContext): Router {
+  const r = Router();
+  r.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  r.get('/readyz', async (_req, res) => {
+    if (ctx.isDraining()) {
+      res.status(503).type('text/plain').send('draining');
+      return;
+    }
+    try {
+      await ctx.store.ping();
+      res.type('text/plain').send('ok');
+    } catch {
+      res.status(503).type('text/plain').send('store unreachable');
+    }
+  });
+  return r;
+}

@@ -1,0 +1,51 @@
+/** Cluster members (SPEC §4.2): admins and the cluster's owners manage them. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { badRequest, notFound } from '../../errors.js';
+import { reachableCluster } from '../cluster-access.js';
+import type { ApiContext } from '../context.js';
+import { userOf } from '../request-identity.js';
+import { GroupSchema, NameSchema, parseBody } from '../validate.js';
+
+const PrincipalSchema = z.string().refine((p) => {
+  const [kind, ...rest] = p.split(':');
+  const name = rest.join(':');
+  if (kind === 'user') return NameSchema.safeParse(name).success;
+  if (kind === 'group') return GroupSchema.safeParse(name).success;
+  return false;
+}, 'must be user:<username> or group:<name>');
+
+const PutMemberSchema = z.object({ principal: PrincipalSchema, role: z.enum(['owner', 'member']) }).strict();
+
+export function memberRoutes(ctx: ApiContext): Router {
+  const r = Router();
+
+  r.get('/clusters/:id/members', async (req, res) => {
+    const cluster = await reachableCluster(ctx.store, userOf(req), req.params.id!, 'owner');
+    res.json({ items: await ctx.store.listMembers(cluster.id) });
+  });
+
+  r.put('/clusters/:id/members', async (req, res) => {
+    const me = userOf(req);
+    const cluster = await reachableCluster(ctx.store, me, req.params.id!, 'owner');
+    const body = parseBody(req, PutMemberSchema);
+    const member = await ctx.store.putMember({ clusterId: cluster.id, principal: body.principal, role: body.role });
+    // A role change (or a new membership) alters cached cluster roles.
+    await ctx.revocations.publish({ type: 'principal', principal: body.principal });
+    ctx.log.info({ by: me.username, cluster: cluster.id, principal: body.principal, role: body.role }, 'member set');
+    res.json(member);
+  });
+
+  r.delete('/clusters/:id/members/:principal', async (req, res) => {
+    const me = userOf(req);
+    const cluster = await reachableCluster(ctx.store, me, req.params.id!, 'owner');
+    const principal = req.params.principal!;
+    if (!PrincipalSchema.safeParse(principal).success) throw badRequest('principal: must be user:<username> or group:<name>');
+    if (!(await ctx.store.deleteMember(cluster.id, principal))) throw notFound('member not found');
+    await ctx.revocations.publish({ type: 'principal', principal });
+    ctx.log.info({ by: me.username, cluster: cluster.id, principal }, 'member removed');
+    res.status(204).end();
+  });
+
+  return r;
+}

@@ -1,0 +1,62 @@
+/** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` (SPEC §4.2). */
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { burnVerification, verifyPassword } from '../../auth/passwords.js';
+import { unauthorized } from '../../errors.js';
+import type { ApiContext } from '../context.js';
+import { reachableCluster } from '../cluster-access.js';
+import { userOf } from '../request-identity.js';
+import { ClusterIdSchema, parseBody, TtlSchema } from '../validate.js';
+import { userView } from './views.js';
+
+const LoginSchema = z
+  .object({
+    username: z.string().min(1).max(256),
+    password: z.string().min(1).max(1024),
+    ttlSeconds: TtlSchema.optional(),
+    description: z.string().max(256).optional(),
+    clusterId: ClusterIdSchema.optional(),
+  })
+  .strict();
+
+// One message for unknown users, wrong passwords and disabled accounts: no username probing.
+const LOGIN_FAILED = 'invalid username or password';
+
+export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): Router {
+  const r = Router();
+
+  r.post('/login', async (req, res) => {
+    const body = parseBody(req, LoginSchema);
+    const user = await ctx.store.getUserByUsername(body.username);
+    if (!user) {
+      await burnVerification(body.password);
+      throw unauthorized(LOGIN_FAILED);
+    }
+    if (!(await verifyPassword(user.passwordHash, body.password)) || !user.enabled) throw unauthorized(LOGIN_FAILED);
+    if (body.clusterId !== undefined) await reachableCluster(ctx.store, user, body.clusterId);
+    const issued = await ctx.tokens.issue({
+      kind: 'session',
+      userId: user.id,
+      clusterId: body.clusterId ?? null,
+      description: body.description ?? 'login',
+      ttlSeconds: body.ttlSeconds,
+    });
+    ctx.log.info({ user: user.username, tokenId: issued.tokenId, cluster: issued.clusterId }, 'login');
+    const { passwordHash: _omit, ...plain } = user;
+    res.status(201).json({ token: issued.token, tokenId: issued.tokenId, expiresAt: issued.expiresAt?.toISOString(), user: userView(plain) });
+  });
+
+  r.post('/logout', auth.any, async (req, res) => {
+    const me = userOf(req);
+    await ctx.store.deleteToken(me.token.id);
+    await ctx.revocations.publish({ type: 'token', tokenId: me.token.id });
+    res.status(204).end();
+  });
+
+  r.get('/me', auth.any, (req, res) => {
+    const me = userOf(req);
+    res.json({ id: me.userId, username: me.username, groups: me.groups, admin: me.admin, tokenId: me.token.id, clusterId: me.token.clusterId });
+  });
+
+  return r;
+}

@@ -1,0 +1,43 @@
+/** JSON shapes of records in API answers. Secrets and cluster credentials never appear here. */
+import type { Cluster, TokenRecord, User } from '../../store/store.js';
+
+export function tokenView(t: TokenRecord) {
+  return {
+    tokenId: t.id,
+    kind: t.kind,
+    description: t.description,
+    userId: t.userId,
+    clusterId: t.clusterId,
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+export function userView(u: User) {
+  return {
+    id: u.id,
+    username: u.username,
+    groups: u.groups,
+    admin: u.admin,
+    enabled: u.enabled,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+  };
+}
+
+/** A cluster without its credential; `role` is the caller's role when known. */
+export function clusterView(c: Cluster, role?: string) {
+  return {
+    id: c.id,
+    name: c.name,
+    server: c.server,
+    caData: c.caData ?? null,
+    insecureSkipTLSVerify: c.insecureSkipTLSVerify,
+    credentialType: 'token' in c.credential ? 'token' : 'clientCertificate',
+    authorizedEndpoint: c.authorizedEndpoint,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+    ...(role === undefined ? {} : { role }),
+  };
+}

@@ -1,0 +1,39 @@
+/** Request body and parameter validation with zod; errors name the field. */
+import type { Request } from 'express';
+import { z } from 'zod';
+import { badRequest } from '../errors.js';
+
+/** Parses `req.body` with `schema` (use `.strict()` schemas: unknown fields are refused). */
+export function parseBody<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
+  const result = schema.safeParse(req.body ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.length ? issue.path.join('.') : 'body';
+    const message = issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys.join('", "')}"` : issue.message;
+    throw badRequest(`${field}: ${message}`);
+  }
+  return result.data;
+}
+
+/** Usernames and group names: printable, no separators that break headers or principals. */
+export const NameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'must be letters, digits and . _ @ - (starting with a letter or digit)');
+
+export const GroupSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@:/-]*$/, 'must be letters, digits and . _ @ : / -')
+  .refine((g) => !g.startsWith('system:') && g !== 'kubegate:authenticated', 'system: groups and kubegate:authenticated are reserved');
+
+export const PasswordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
+
+export const ClusterIdSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and -)');
+
+export const TtlSchema = z.number().int('must be a whole number of seconds').positive().max(10 * 365 * 86_400);

@@ -1,0 +1,80 @@
+/** Parsers for configuration values; each throws `ConfigError` naming the setting. */
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.js';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `10s`, `2m`, `1h` → milliseconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = DURATION.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name}: invalid duration "${raw}" (use e.g. 500ms, 10s, 2m)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+}
+
+/** A positive integer within bounds. */
+export function parseCount(name: string, raw: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: "${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name}: ${n} is out of range (${min}..${max})`);
+  return n;
+}
+
+/** `true/false/1/0/yes/no`. */
+export function parseBoolean(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(`${name}: "${raw}" is not a boolean (true or false)`);
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `host:port`, `[v6]:port` or `:port`. */
+export function parseListen(name: string, raw: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name}: "${raw}" is not host:port`);
+  const host = m[1] ?? (m[2] || '0.0.0.0');
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`${name}: port ${port} is out of range`);
+  return { host, port };
+}
+
+/** An absolute http(s) URL without query or fragment; trailing slash removed. */
+export function parseBaseUrl(name: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`${name}: "${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name}: must be an http(s) URL`);
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`${name}: must not carry credentials, a query or a fragment`);
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+/** Who may set `X-Forwarded-For`: nobody, the nearest N hops, or peers within CIDRs. */
+export type TrustProxy = { mode: 'off' } | { mode: 'hops'; hops: number } | { mode: 'cidrs'; cidrs: string[] };
+
+/** `off`, a hop count, or a comma-separated CIDR/IP list. */
+export function parseTrustProxy(name: string, raw: string): TrustProxy {
+  const v = raw.trim();
+  if (v === '' || v === 'off' || v === 'false') return { mode: 'off' };
+  if (/^\d+$/.test(v)) return { mode: 'hops', hops: parseCount(name, v, 1, 32) };
+  const cidrs = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const c of cidrs) {
+    const [ip, bits, extra] = c.split('/');
+    const family = isIP(ip ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+      throw new ConfigError(`${name}: "${c}" is not an IP address or CIDR`);
+    }
+  }
+  return { mode: 'cidrs', cidrs };
+}

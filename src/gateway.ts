@@ -1,0 +1,137 @@
+/**
+ * Wires the gateway together: store, certificates, authentication, the management API and the
+ * proxy, behind one HTTP(S) server. `/k8s/...` goes straight to the proxy handler; everything else
+ * to the Express app.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { createApiApp } from './api/app.js';
+import { LastUsedRecorder } from './auth/last-used.js';
+import { LocalRevocationBus, type RevocationBus } from './auth/revocations.js';
+import { StoreTokenAuthenticator } from './auth/store-authenticator.js';
+import { TokenIssuer } from './auth/token-issuer.js';
+import { CachedTokenAuthenticator } from './auth/verdict-cache.js';
+import { bootstrapAdmin } from './bootstrap.js';
+import type { GatewayConfig } from './config/gateway-config.js';
+import { ConfigError } from './errors.js';
+import { trustsForwardedFrom } from './http/trust-proxy.js';
+import { ClusterDirectory } from './proxy/cluster-directory.js';
+import { PROXY_PREFIX } from './proxy/cluster-path.js';
+import { createProxyHandler } from './proxy/handler.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { ensureServingMaterial } from './tls/certificates.js';
+
+export interface Gateway {
+  server: Server;
+  /** The base URL the server listens on (the real port when `listen` asked for 0). */
+  url: string;
+  store: Store;
+  /** The verdict cache (for tests and metrics). */
+  cache: CachedTokenAuthenticator;
+  caPem: string | undefined;
+  /** Stops accepting, lets in-flight requests finish up to the shutdown timeout, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Where a generated admin password is shown; defaults to stderr. */
+  announce?: (line: string) => void;
+  clock?: () => number;
+}
+
+async function openStore(config: GatewayConfig): Promise<Store> {
+  if (config.databaseUrl) throw new ConfigError('--database-url: PostgreSQL is not supported yet; use the embedded SQLite store');
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  return openSqliteStore(join(config.dataDir, 'kubegate.db'));
+}
+
+/** Starts a gateway and resolves once it listens. */
+export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
+  const store = await openStore(config);
+  await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
+  const tls = config.plainHttp
+    ? undefined
+    : await ensureServingMaterial({ certsDir: config.certsDir, publicHost: config.publicUrl.hostname, tlsCert: config.tlsCert, tlsKey: config.tlsKey });
+  if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
+
+  const revocations: RevocationBus = new LocalRevocationBus();
+  const cache = new CachedTokenAuthenticator(new StoreTokenAuthenticator(store, options.clock), {
+    successTtlMs: config.authCacheTtlMs,
+    failureTtlMs: 2_000,
+    maxEntries: config.authCacheSize,
+    clock: options.clock,
+  });
+  revocations.subscribe((event) => cache.evict(event));
+  const clusters = new ClusterDirectory(store);
+  await clusters.loadAll();
+  const lastUsed = new LastUsedRecorder(store, log);
+  let draining = false;
+
+  const app = createApiApp({
+    store,
+    log,
+    authenticator: cache,
+    revocations,
+    clusters,
+    tokens: new TokenIssuer(store, options.clock),
+    lastUsed,
+    publicUrl: config.publicUrl,
+    caPem: tls?.caPem,
+    isDraining: () => draining,
+  });
+  const proxy = createProxyHandler({ authenticator: cache, clusters, lastUsed, trustsForwarded: trustsForwardedFrom(config.trustProxy), log });
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleRequest(req, res);
+    else app(req, res);
+  };
+  const serverOptions = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
+  const server: Server = tls
+    ? createHttpsServer({ ...serverOptions, cert: tls.certPem, key: tls.keyPem }, onRequest)
+    : createHttpServer(serverOptions, onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${code}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`--listen (KUBEGATE_LISTEN): cannot listen on ${config.listen.host}:${config.listen.port}: ${err.code ?? err.message}`)),
+    );
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
+
+  return {
+    server,
+    url,
+    store,
+    cache,
+    caPem: tls?.caPem,
+    async close() {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      clusters.close();
+      await lastUsed.close();
+      await store.close();
+    },
+  };
+}

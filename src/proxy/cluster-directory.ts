@@ -1,0 +1,90 @@
+/**
+ * Clusters as the proxy needs them, kept in memory: the upstream address, a keep-alive agent that
+ * verifies the cluster's CA (and presents the gateway's client certificate when that is the
+ * credential), and the gateway's own `Authorization` line. Refreshed when the API changes a cluster.
+ */
+import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import type { Cluster, Store } from '../store/store.js';
+
+export interface ClusterRoute {
+  id: string;
+  name: string;
+  protocol: 'https:' | 'http:';
+  hostname: string;
+  port: number;
+  /** The `Host` header for the upstream. */
+  host: string;
+  /** The server URL's path without a trailing slash ('' for none): prefixed to every kube path. */
+  basePath: string;
+  agent: HttpsAgent | HttpAgent;
+  /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
+  credentialHeader: readonly string[];
+}
+
+function pemFromData(data: string | undefined): string | undefined {
+  return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+}
+
+/** Builds the route (and its connection pool) for one cluster record. */
+export function routeFor(cluster: Cluster): ClusterRoute {
+  const url = new URL(cluster.server);
+  const https = url.protocol === 'https:';
+  const cred = cluster.credential;
+  const tls =
+    'clientCertData' in cred ? { cert: pemFromData(cred.clientCertData), key: pemFromData(cred.clientKeyData) } : {};
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const };
+  const agent = https
+    ? new HttpsAgent({
+        ...agentOptions,
+        ...tls,
+        ca: pemFromData(cluster.caData),
+        rejectUnauthorized: !cluster.insecureSkipTLSVerify,
+      })
+    : new HttpAgent(agentOptions);
+  return {
+    id: cluster.id,
+    name: cluster.name,
+    protocol: https ? 'https:' : 'http:',
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port) || (https ? 443 : 80),
+    host: url.host,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    agent,
+    credentialHeader: 'token' in cred ? ['Authorization', `Bearer ${cred.token}`] : [],
+  };
+}
+
+/** The in-memory directory of cluster routes. */
+export class ClusterDirectory {
+  private routes = new Map<string, ClusterRoute>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Loads every cluster (at start-up, and when changes may have been missed). */
+  async loadAll(): Promise<void> {
+    const next = new Map<string, ClusterRoute>();
+    for (const c of await this.store.listClusters()) next.set(c.id, routeFor(c));
+    const old = this.routes;
+    this.routes = next;
+    for (const r of old.values()) r.agent.destroy();
+  }
+
+  /** Re-reads one cluster after it was created, changed or deleted. */
+  async refresh(id: string): Promise<void> {
+    const cluster = await this.store.getCluster(id);
+    const old = this.routes.get(id);
+    if (cluster) this.routes.set(id, routeFor(cluster));
+    else this.routes.delete(id);
+    old?.agent.destroy();
+  }
+
+  get(id: string): ClusterRoute | undefined {
+    return this.routes.get(id);
+  }
+
+  close(): void {
+    for (const r of this.routes.values()) r.agent.destroy();
+    this.routes.clear();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Stage 3: remove everything the client sent that could speak for an identity, before the
+ * gateway adds its own (CVE-2021-31999: strip first, then impersonate; never the other way).
+ *
+ * Works on `rawHeaders`, so letter case and repeated lines cannot hide a header.
+ */
+import type { IncomingMessage } from 'node:http';
+import { forbidden } from '../errors.js';
+import { BEARER_PROTOCOL_PREFIX } from './authenticate.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus `Host`, which the forwarder sets for the upstream. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'http2-settings',
+]);
+
+export interface StripOptions {
+  /** Keep `X-Forwarded-*` (the peer is a trusted proxy). */
+  trustForwarded: boolean;
+  /** The request is an upgrade: `Connection: Upgrade` and `Upgrade` are re-added. */
+  upgrade: boolean;
+}
+
+/** True when the header can carry an identity and must never reach a cluster from a client. */
+export function isIdentityHeader(lowerName: string, trustForwarded: boolean): boolean {
+  return (
+    lowerName === 'authorization' ||
+    lowerName.startsWith('impersonate-') ||
+    lowerName.startsWith('x-remote-') ||
+    (!trustForwarded && lowerName.startsWith('x-forwarded-'))
+  );
+}
+
+/** Refuses client impersonation (403) and returns the remaining headers as raw `[name, value, …]` pairs. */
+export function stripClientIdentity(req: IncomingMessage, options: StripOptions): string[] {
+  const raw = req.rawHeaders;
+  const listed = new Set<string>();
+  let upgrade: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name.startsWith('impersonate-')) {
+      throw forbidden('impersonation headers are not accepted through kubegate (kubectl --as is not supported)');
+    }
+    if (name === 'connection') for (const t of raw[i + 1]!.split(',')) listed.add(t.trim().toLowerCase());
+    if (name === 'upgrade') upgrade ??= raw[i + 1]!;
+  }
+
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || isIdentityHeader(lower, options.trustForwarded)) continue;
+    if (lower === 'sec-websocket-protocol') {
+      // The bearer subprotocol carried the client's token; the cluster must not see it.
+      const kept = raw[i + 1]!.split(',').map((p) => p.trim()).filter((p) => p && !p.startsWith(BEARER_PROTOCOL_PREFIX));
+      if (kept.length > 0) out.push(name, kept.join(', '));
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  if (options.upgrade && upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
+  return out;
+}

@@ -1,0 +1,154 @@
+/**
+ * The `Store` interface: everything kubegate persists. One implementation per file
+ * (`sqlite.ts`, later `postgres.ts`), all passing `test/store/conformance.ts`.
+ *
+ * Methods are async so a networked database fits the same shape. Implementations throw
+ * `StoreUnavailableError` when the database cannot be reached, and never log secrets.
+ */
+
+export type TokenKind = 'session' | 'api' | 'kubeconfig' | 'agent';
+export const TOKEN_KINDS: readonly TokenKind[] = ['session', 'api', 'kubeconfig', 'agent'];
+
+export type MemberRole = 'owner' | 'member';
+
+export interface User {
+  id: string;
+  username: string;
+  groups: string[];
+  admin: boolean;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A user with its argon2id hash; only the login path asks for it. */
+export interface UserWithPassword extends User {
+  passwordHash: string;
+}
+
+export interface NewUser {
+  id: string;
+  username: string;
+  passwordHash: string;
+  groups: string[];
+  admin: boolean;
+  enabled: boolean;
+}
+
+export interface UserPatch {
+  passwordHash?: string;
+  groups?: string[];
+  admin?: boolean;
+  enabled?: boolean;
+}
+
+export interface TokenRecord {
+  id: string;
+  kind: TokenKind;
+  /** Owner; null only for `agent` tokens, which belong to a cluster. */
+  userId: string | null;
+  /** Set for cluster-scoped tokens (and every agent token). */
+  clusterId: string | null;
+  description: string;
+  /** Hash of the secret (see `auth/tokens.ts`); the secret itself is never stored. */
+  secretHash: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+export type NewToken = Omit<TokenRecord, 'createdAt' | 'lastUsedAt'>;
+
+/** What the authenticator needs in one lookup: the token, its owner, and the owner's cluster roles. */
+export interface TokenVerdictRecord {
+  token: TokenRecord;
+  /** Null for agent tokens. */
+  user: User | null;
+}
+
+export type ClusterCredential = { token: string } | { clientCertData: string; clientKeyData: string };
+
+export interface ControlPlaneNode {
+  name: string;
+  address: string;
+}
+
+export interface AuthorizedEndpoint {
+  enabled: boolean;
+  fqdn?: string;
+  caData?: string;
+  controlPlaneNodes: ControlPlaneNode[];
+}
+
+export interface Cluster {
+  id: string;
+  name: string;
+  server: string;
+  /** Base64 PEM of the CA that signs the cluster's serving certificate. */
+  caData?: string;
+  insecureSkipTLSVerify: boolean;
+  /** The gateway's own credential for this cluster. Never returned by the API. */
+  credential: ClusterCredential;
+  authorizedEndpoint: AuthorizedEndpoint;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewCluster = Omit<Cluster, 'createdAt' | 'updatedAt'>;
+export type ClusterPatch = Partial<Omit<NewCluster, 'id'>>;
+
+export interface Member {
+  clusterId: string;
+  /** `user:<username>` or `group:<name>`. */
+  principal: string;
+  role: MemberRole;
+}
+
+export interface Store {
+  /** Checks the database answers (for `/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createUser(user: NewUser): Promise<User>;
+  getUser(id: string): Promise<User | undefined>;
+  getUserByUsername(username: string): Promise<UserWithPassword | undefined>;
+  listUsers(): Promise<User[]>;
+  countUsers(): Promise<number>;
+  updateUser(id: string, patch: UserPatch): Promise<User | undefined>;
+  /** Deletes the user and all of their tokens. */
+  deleteUser(id: string): Promise<boolean>;
+
+  createToken(token: NewToken): Promise<TokenRecord>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** The token and its owner in one round trip: the authenticator's cache-miss path. */
+  getTokenVerdict(id: string): Promise<TokenVerdictRecord | undefined>;
+  /** Tokens of one user, or every token when `userId` is undefined; newest first. */
+  listTokens(filter: { userId?: string; clusterId?: string; kind?: TokenKind }): Promise<TokenRecord[]>;
+  deleteToken(id: string): Promise<boolean>;
+  /** Records last use for many tokens in one write (called by a throttled batcher). */
+  touchTokens(lastUsed: ReadonlyMap<string, Date>): Promise<void>;
+  /** Removes tokens that expired before `now`; returns how many. */
+  deleteExpiredTokens(now: Date): Promise<number>;
+
+  createCluster(cluster: NewCluster): Promise<Cluster>;
+  getCluster(id: string): Promise<Cluster | undefined>;
+  listClusters(): Promise<Cluster[]>;
+  updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined>;
+  /** Deletes the cluster, its members and every token scoped to it. */
+  deleteCluster(id: string): Promise<boolean>;
+
+  listMembers(clusterId: string): Promise<Member[]>;
+  /** Adds or changes a member's role. */
+  putMember(member: Member): Promise<Member>;
+  deleteMember(clusterId: string, principal: string): Promise<boolean>;
+  /** Every membership held by any of `principals`, across clusters. */
+  membershipsOf(principals: readonly string[]): Promise<Member[]>;
+
+  getSettings(): Promise<Record<string, string>>;
+  putSetting(name: string, value: string): Promise<void>;
+}
+
+/** The principals a user holds for membership checks. */
+export function principalsOf(user: { username: string; groups: readonly string[] }): string[] {
+  return [`user:${user.username}`, ...user.groups.map((g) => `group:${g}`)];
+}

@@ -1,0 +1,372 @@
+/**
+ * The behaviour every `Store` implementation shares. Each adapter's test file calls
+ * `runStoreConformance` with a factory that returns a fresh, empty store.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GatewayError, type Reason } from '../../src/errors.js';
+import type { NewCluster, NewToken, NewUser, Store, TokenRecord } from '../../src/store/store.js';
+
+const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+
+function newUser(username: string, extra: Partial<NewUser> = {}): NewUser {
+  return { id: `u-${username}`, username, passwordHash: HASH, groups: ['zeta', 'alpha'], admin: false, enabled: true, ...extra };
+}
+
+function newToken(id: string, extra: Partial<NewToken> = {}): NewToken {
+  return { id, kind: 'api', userId: 'u-alice', clusterId: null, description: `token ${id}`, secretHash: 'ab'.repeat(32), expiresAt: null, ...extra };
+}
+
+const tokenCluster: NewCluster = {
+  id: 'c-prod',
+  name: 'prod',
+  server: 'https://10.0.0.1:6443',
+  caData: 'LS0tLS1CRUdJTi1DQQ==',
+  insecureSkipTLSVerify: false,
+  credential: { token: 'sa-token-secret' },
+  authorizedEndpoint: {
+    enabled: true,
+    fqdn: 'prod.example.com',
+    caData: 'LS0tLS1BRS1DQQ==',
+    controlPlaneNodes: [
+      { name: 'cp-2', address: '10.0.0.12:6443' },
+      { name: 'cp-1', address: '10.0.0.11:6443' },
+    ],
+  },
+};
+
+const certCluster: NewCluster = {
+  id: 'c-dev',
+  name: 'dev',
+  server: 'https://dev.example.com',
+  insecureSkipTLSVerify: true,
+  credential: { clientCertData: 'LS0tQ0VSVA==', clientKeyData: 'LS0tS0VZ' },
+  authorizedEndpoint: { enabled: false, controlPlaneNodes: [] },
+};
+
+async function rejectsWith(promise: Promise<unknown>, reason: Reason, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof GatewayError, `expected a GatewayError, got ${String(err)}`);
+    assert.equal(err.reason, reason);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+function assertBetween(date: Date | null | undefined, from: number, to: number): void {
+  assert.ok(date instanceof Date, `expected a Date, got ${String(date)}`);
+  assert.ok(date.getTime() >= from && date.getTime() <= to, `${date.toISOString()} outside [${from}, ${to}]`);
+}
+
+const ids = (tokens: TokenRecord[]): string[] => tokens.map((t) => t.id);
+
+/** Registers node:test suites checking `open()`'s store against the `Store` contract. */
+export function runStoreConformance(name: string, open: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('users', () => {
+      it('creates a user and reads it back without its password hash', async () => {
+        const before = Date.now();
+        const created = await store.createUser(newUser('alice', { admin: true }));
+        assertBetween(created.createdAt, before, Date.now());
+        assert.deepEqual(created.updatedAt, created.createdAt);
+        assert.ok(!('passwordHash' in created));
+        const { passwordHash: _, ...expected } = newUser('alice', { admin: true });
+        assert.deepEqual(created, { ...expected, createdAt: created.createdAt, updatedAt: created.updatedAt });
+        assert.deepEqual(await store.getUser('u-alice'), created);
+        assert.equal(await store.getUser('u-nobody'), undefined);
+      });
+
+      it('returns the password hash only by username', async () => {
+        const created = await store.createUser(newUser('alice'));
+        assert.deepEqual(await store.getUserByUsername('alice'), { ...created, passwordHash: HASH });
+        assert.equal(await store.getUserByUsername('Alice'), undefined);
+        assert.ok(!('passwordHash' in (await store.listUsers())[0]!));
+      });
+
+      it('keeps groups in order, including none', async () => {
+        await store.createUser(newUser('alice', { groups: ['zeta', 'alpha', 'mid'] }));
+        await store.createUser(newUser('bob', { groups: [] }));
+        assert.deepEqual((await store.getUser('u-alice'))?.groups, ['zeta', 'alpha', 'mid']);
+        assert.deepEqual((await store.getUser('u-bob'))?.groups, []);
+      });
+
+      it('rejects a duplicate username or id with Conflict', async () => {
+        await store.createUser(newUser('alice'));
+        await rejectsWith(store.createUser(newUser('alice', { id: 'u-other' })), 'Conflict', /user "alice" already exists/);
+        await rejectsWith(store.createUser(newUser('carol', { id: 'u-alice' })), 'Conflict', /u-alice/);
+        assert.equal(await store.countUsers(), 1);
+        assert.equal((await store.getUser('u-alice'))?.username, 'alice');
+      });
+
+      it('lists and counts users', async () => {
+        assert.deepEqual(await store.listUsers(), []);
+        assert.equal(await store.countUsers(), 0);
+        await store.createUser(newUser('bob'));
+        await store.createUser(newUser('alice'));
+        const names = (await store.listUsers()).map((u) => u.username).sort();
+        assert.deepEqual(names, ['alice', 'bob']);
+        assert.equal(await store.countUsers(), 2);
+      });
+
+      it('patches only the given fields and bumps updatedAt', async () => {
+        const created = await store.createUser(newUser('alice'));
+        await sleep(5);
+        const updated = await store.updateUser('u-alice', { groups: ['ops'], enabled: false, passwordHash: 'new-hash' });
+        assert.ok(updated);
+        assert.deepEqual(updated.groups, ['ops']);
+        assert.equal(updated.enabled, false);
+        assert.equal(updated.admin, false);
+        assert.equal(updated.username, 'alice');
+        assert.deepEqual(updated.createdAt, created.createdAt);
+        assert.ok(updated.updatedAt.getTime() > created.updatedAt.getTime());
+        assert.deepEqual(await store.getUser('u-alice'), updated);
+        assert.equal((await store.getUserByUsername('alice'))?.passwordHash, 'new-hash');
+        assert.equal((await store.updateUser('u-alice', { admin: true }))?.enabled, false);
+        assert.equal(await store.updateUser('u-nobody', { admin: true }), undefined);
+      });
+
+      it('deletes a user and their tokens', async () => {
+        await store.createUser(newUser('alice'));
+        await store.createUser(newUser('bob'));
+        await store.createToken(newToken('t-alice'));
+        await store.createToken(newToken('t-bob', { userId: 'u-bob' }));
+        assert.equal(await store.deleteUser('u-alice'), true);
+        assert.equal(await store.deleteUser('u-alice'), false);
+        assert.equal(await store.getUser('u-alice'), undefined);
+        assert.equal(await store.getToken('t-alice'), undefined);
+        assert.equal(await store.getTokenVerdict('t-alice'), undefined);
+        assert.deepEqual(ids(await store.listTokens({})), ['t-bob']);
+      });
+    });
+
+    describe('tokens', () => {
+      beforeEach(async () => {
+        await store.createUser(newUser('alice'));
+        await store.createCluster(tokenCluster);
+      });
+
+      it('creates a token and reads it back', async () => {
+        const expiresAt = new Date(Date.now() + 3_600_123);
+        const before = Date.now();
+        const created = await store.createToken(newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod', expiresAt }));
+        assertBetween(created.createdAt, before, Date.now());
+        assert.deepEqual(created, { ...newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod', expiresAt }), createdAt: created.createdAt, lastUsedAt: null });
+        assert.deepEqual(await store.getToken('t-1'), created);
+        assert.equal(await store.getToken('t-none'), undefined);
+      });
+
+      it('rejects a duplicate id with Conflict and an unknown owner or cluster with NotFound', async () => {
+        await store.createToken(newToken('t-1'));
+        await rejectsWith(store.createToken(newToken('t-1', { description: 'again' })), 'Conflict', /t-1/);
+        assert.equal((await store.getToken('t-1'))?.description, 'token t-1');
+        await rejectsWith(store.createToken(newToken('t-2', { userId: 'u-ghost' })), 'NotFound', /u-ghost/);
+        await rejectsWith(store.createToken(newToken('t-3', { clusterId: 'c-ghost' })), 'NotFound', /c-ghost/);
+      });
+
+      it('returns a verdict with the owner, or a null owner for agent tokens', async () => {
+        const token = await store.createToken(newToken('t-user'));
+        const agent = await store.createToken(newToken('t-agent', { kind: 'agent', userId: null, clusterId: 'c-prod' }));
+        await store.updateUser('u-alice', { enabled: false });
+        const verdict = await store.getTokenVerdict('t-user');
+        assert.deepEqual(verdict, { token, user: await store.getUser('u-alice') });
+        assert.equal(verdict?.user?.enabled, false);
+        assert.ok(verdict?.user && !('passwordHash' in verdict.user));
+        assert.deepEqual(await store.getTokenVerdict('t-agent'), { token: agent, user: null });
+        assert.equal(await store.getTokenVerdict('t-none'), undefined);
+      });
+
+      it('lists tokens newest first, filtered by user, cluster and kind', async () => {
+        await store.createUser(newUser('bob'));
+        await store.createToken(newToken('t-a', { kind: 'session' }));
+        await sleep(3);
+        await store.createToken(newToken('t-b', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        await sleep(3);
+        await store.createToken(newToken('t-c', { kind: 'kubeconfig', userId: 'u-bob', clusterId: 'c-prod' }));
+        await sleep(3);
+        await store.createToken(newToken('t-d', { kind: 'agent', userId: null, clusterId: 'c-prod' }));
+        assert.deepEqual(ids(await store.listTokens({})), ['t-d', 't-c', 't-b', 't-a']);
+        assert.deepEqual(ids(await store.listTokens({ userId: 'u-alice' })), ['t-b', 't-a']);
+        assert.deepEqual(ids(await store.listTokens({ clusterId: 'c-prod' })), ['t-d', 't-c', 't-b']);
+        assert.deepEqual(ids(await store.listTokens({ kind: 'kubeconfig' })), ['t-c', 't-b']);
+        assert.deepEqual(ids(await store.listTokens({ userId: 'u-bob', clusterId: 'c-prod', kind: 'kubeconfig' })), ['t-c']);
+        assert.deepEqual(await store.listTokens({ userId: 'u-nobody' }), []);
+        const [first] = await store.listTokens({ kind: 'session' });
+        assert.deepEqual(first, await store.getToken('t-a'));
+      });
+
+      it('deletes a token', async () => {
+        await store.createToken(newToken('t-1'));
+        await store.createToken(newToken('t-2'));
+        assert.equal(await store.deleteToken('t-1'), true);
+        assert.equal(await store.deleteToken('t-1'), false);
+        assert.equal(await store.getToken('t-1'), undefined);
+        assert.deepEqual(ids(await store.listTokens({})), ['t-2']);
+      });
+
+      it('records last use for many tokens at once', async () => {
+        await store.createToken(newToken('t-1'));
+        await store.createToken(newToken('t-2'));
+        await store.createToken(newToken('t-3'));
+        const at1 = new Date('2030-01-02T03:04:05.678Z');
+        const at2 = new Date('2030-01-02T03:04:06.001Z');
+        await store.touchTokens(new Map([['t-1', at1], ['t-2', at2], ['t-gone', at2]]));
+        await store.touchTokens(new Map());
+        assert.deepEqual((await store.getToken('t-1'))?.lastUsedAt, at1);
+        assert.deepEqual((await store.getToken('t-2'))?.lastUsedAt, at2);
+        assert.equal((await store.getToken('t-3'))?.lastUsedAt, null);
+        assert.deepEqual((await store.getTokenVerdict('t-2'))?.token.lastUsedAt, at2);
+      });
+
+      it('deletes only tokens that expired before now', async () => {
+        const now = new Date('2030-06-01T00:00:00Z');
+        await store.createToken(newToken('t-old', { expiresAt: new Date(now.getTime() - 60_000) }));
+        await store.createToken(newToken('t-just', { expiresAt: new Date(now.getTime() - 1) }));
+        await store.createToken(newToken('t-later', { expiresAt: new Date(now.getTime() + 60_000) }));
+        await store.createToken(newToken('t-never'));
+        assert.equal(await store.deleteExpiredTokens(now), 2);
+        assert.deepEqual(ids(await store.listTokens({})).sort(), ['t-later', 't-never']);
+        assert.equal(await store.deleteExpiredTokens(now), 0);
+      });
+    });
+
+    describe('clusters', () => {
+      it('round-trips both credential shapes and the authorized endpoint exactly', async () => {
+        const before = Date.now();
+        const prod = await store.createCluster(tokenCluster);
+        const dev = await store.createCluster(certCluster);
+        assertBetween(prod.createdAt, before, Date.now());
+        assert.deepEqual(prod.updatedAt, prod.createdAt);
+        assert.deepEqual(prod, { ...tokenCluster, createdAt: prod.createdAt, updatedAt: prod.updatedAt });
+        assert.deepEqual(dev, { ...certCluster, createdAt: dev.createdAt, updatedAt: dev.updatedAt });
+        assert.deepEqual(await store.getCluster('c-prod'), prod);
+        assert.deepEqual(await store.getCluster('c-dev'), dev);
+        assert.equal(await store.getCluster('c-none'), undefined);
+        const listed = (await store.listClusters()).sort((a, b) => a.id.localeCompare(b.id));
+        assert.deepEqual(listed, [dev, prod]);
+      });
+
+      it('rejects a duplicate id with Conflict', async () => {
+        await store.createCluster(tokenCluster);
+        await rejectsWith(store.createCluster({ ...certCluster, id: 'c-prod' }), 'Conflict', /cluster "c-prod" already exists/);
+        assert.equal((await store.getCluster('c-prod'))?.name, 'prod');
+      });
+
+      it('patches only the given fields and bumps updatedAt', async () => {
+        const created = await store.createCluster(tokenCluster);
+        await sleep(5);
+        const patch = {
+          name: 'production',
+          credential: { clientCertData: 'Q0VSVA==', clientKeyData: 'S0VZ' },
+          authorizedEndpoint: { enabled: false, controlPlaneNodes: [{ name: 'cp-9', address: '10.0.0.19:6443' }] },
+        };
+        const updated = await store.updateCluster('c-prod', patch);
+        assert.ok(updated);
+        assert.ok(updated.updatedAt.getTime() > created.updatedAt.getTime());
+        assert.deepEqual(updated, { ...tokenCluster, ...patch, createdAt: created.createdAt, updatedAt: updated.updatedAt });
+        assert.deepEqual(await store.getCluster('c-prod'), updated);
+        assert.equal(await store.updateCluster('c-none', { name: 'x' }), undefined);
+      });
+
+      it('clears caData when the patch sets it to undefined', async () => {
+        await store.createCluster(tokenCluster);
+        const updated = await store.updateCluster('c-prod', { caData: undefined, insecureSkipTLSVerify: true });
+        assert.ok(updated && !('caData' in updated));
+        assert.equal(updated.insecureSkipTLSVerify, true);
+        assert.deepEqual(await store.getCluster('c-prod'), updated);
+      });
+
+      it('deletes a cluster with its members and scoped tokens', async () => {
+        await store.createUser(newUser('alice'));
+        await store.createCluster(tokenCluster);
+        await store.createCluster(certCluster);
+        await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'owner' });
+        await store.putMember({ clusterId: 'c-dev', principal: 'user:alice', role: 'member' });
+        await store.createToken(newToken('t-prod', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        await store.createToken(newToken('t-agent', { kind: 'agent', userId: null, clusterId: 'c-prod' }));
+        await store.createToken(newToken('t-dev', { kind: 'kubeconfig', clusterId: 'c-dev' }));
+        await store.createToken(newToken('t-api'));
+        assert.equal(await store.deleteCluster('c-prod'), true);
+        assert.equal(await store.deleteCluster('c-prod'), false);
+        assert.equal(await store.getCluster('c-prod'), undefined);
+        assert.deepEqual(await store.listMembers('c-prod'), []);
+        assert.deepEqual(await store.membershipsOf(['user:alice']), [{ clusterId: 'c-dev', principal: 'user:alice', role: 'member' }]);
+        assert.deepEqual(ids(await store.listTokens({})).sort(), ['t-api', 't-dev']);
+        assert.equal(await store.getTokenVerdict('t-agent'), undefined);
+      });
+    });
+
+    describe('members', () => {
+      beforeEach(async () => {
+        await store.createCluster(tokenCluster);
+        await store.createCluster(certCluster);
+      });
+
+      it('adds a member and changes its role in place', async () => {
+        assert.deepEqual(await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'member' }), { clusterId: 'c-prod', principal: 'user:alice', role: 'member' });
+        await store.putMember({ clusterId: 'c-prod', principal: 'group:ops', role: 'member' });
+        assert.deepEqual(await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'owner' }), { clusterId: 'c-prod', principal: 'user:alice', role: 'owner' });
+        const members = (await store.listMembers('c-prod')).sort((a, b) => a.principal.localeCompare(b.principal));
+        assert.deepEqual(members, [
+          { clusterId: 'c-prod', principal: 'group:ops', role: 'member' },
+          { clusterId: 'c-prod', principal: 'user:alice', role: 'owner' },
+        ]);
+        assert.deepEqual(await store.listMembers('c-dev'), []);
+      });
+
+      it('rejects a member of an unknown cluster with NotFound', async () => {
+        await rejectsWith(store.putMember({ clusterId: 'c-ghost', principal: 'user:alice', role: 'owner' }), 'NotFound', /cluster "c-ghost" not found/);
+        assert.deepEqual(await store.membershipsOf(['user:alice']), []);
+      });
+
+      it('deletes a member', async () => {
+        await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'owner' });
+        await store.putMember({ clusterId: 'c-dev', principal: 'user:alice', role: 'owner' });
+        assert.equal(await store.deleteMember('c-prod', 'user:alice'), true);
+        assert.equal(await store.deleteMember('c-prod', 'user:alice'), false);
+        assert.deepEqual(await store.listMembers('c-prod'), []);
+        assert.equal((await store.listMembers('c-dev')).length, 1);
+      });
+
+      it('finds every membership of a set of principals across clusters', async () => {
+        await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'owner' });
+        await store.putMember({ clusterId: 'c-dev', principal: 'group:ops', role: 'member' });
+        await store.putMember({ clusterId: 'c-dev', principal: 'user:bob', role: 'owner' });
+        const found = await store.membershipsOf(['user:alice', 'group:ops', 'group:none']);
+        const sorted = found.sort((a, b) => a.clusterId.localeCompare(b.clusterId));
+        assert.deepEqual(sorted, [
+          { clusterId: 'c-dev', principal: 'group:ops', role: 'member' },
+          { clusterId: 'c-prod', principal: 'user:alice', role: 'owner' },
+        ]);
+        assert.deepEqual(await store.membershipsOf([]), []);
+        assert.deepEqual(await store.membershipsOf(['user:carol']), []);
+      });
+    });
+
+    describe('settings and lifecycle', () => {
+      it('stores, overwrites and returns settings', async () => {
+        assert.deepEqual(await store.getSettings(), {});
+        await store.putSetting('sessionTtl', '8h');
+        await store.putSetting('title', 'Kube "gate"');
+        await store.putSetting('sessionTtl', '12h');
+        assert.deepEqual(await store.getSettings(), { sessionTtl: '12h', title: 'Kube "gate"' });
+      });
+
+      it('answers ping, and reports ServiceUnavailable once closed', async () => {
+        await store.ping();
+        await store.close();
+        await store.close();
+        await rejectsWith(store.ping(), 'ServiceUnavailable');
+        await rejectsWith(store.getUser('u-alice'), 'ServiceUnavailable');
+      });
+    });
+  });
+}
