@@ -126,8 +126,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        proxy.closeTunnels();
+      }, config.shutdownTimeoutMs);
       await closed;
+      proxy.closeTunnels();
       clearTimeout(timer);
       clusters.close();
       await lastUsed.close();

@@ -31,10 +31,16 @@ export interface ProxyDeps {
 export interface ProxyHandler {
   handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void>;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** Open upgrade tunnels (the HTTP server no longer tracks upgraded sockets). */
+  tunnelCount(): number;
+  /** Closes every open tunnel (at the end of a graceful shutdown). */
+  closeTunnels(): void;
 }
 
 /** Builds the proxy's request and upgrade handlers. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
+  const tunnels = new Set<Duplex>();
+
   /** Every stage before forwarding; the same for plain requests and upgrades. */
   async function prepare(req: IncomingMessage, upgrade: boolean) {
     const { clusterId, path } = parseClusterPath(req.url!);
@@ -58,11 +64,19 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
 
     async handleUpgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
+      tunnels.add(socket);
+      socket.once('close', () => tunnels.delete(socket));
       try {
         await tunnel(req, socket, head, await prepare(req, true), deps.log);
       } catch (err) {
         writeStatusToSocket(socket, err);
       }
+    },
+
+    tunnelCount: () => tunnels.size,
+
+    closeTunnels() {
+      for (const s of tunnels) s.destroy();
     },
   };
 }

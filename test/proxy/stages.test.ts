@@ -1,0 +1,172 @@
+/** Table tests of the proxy stages on plain objects, no server. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { parseClusterPath } from '../../src/proxy/cluster-path.js';
+import { stripClientIdentity } from '../../src/proxy/strip-headers.js';
+import { impersonate, impersonationHeaders } from '../../src/proxy/impersonate.js';
+import { bearerToken } from '../../src/proxy/authenticate.js';
+import { GatewayError } from '../../src/errors.js';
+import type { UserIdentity } from '../../src/auth/identity.js';
+import type { ClusterRoute } from '../../src/proxy/cluster-directory.js';
+
+function req(raw: string[]): IncomingMessage {
+  const distinct: Record<string, string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) (distinct[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
+  return { rawHeaders: raw, headersDistinct: distinct } as unknown as IncomingMessage;
+}
+
+function names(raw: string[]): string[] {
+  return raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+}
+
+const reasonOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as GatewayError).reason;
+  }
+  return undefined;
+};
+
+describe('parseClusterPath', () => {
+  const ok: [string, string, string][] = [
+    ['/k8s/clusters/c1/api/v1/pods?watch=1', 'c1', '/api/v1/pods?watch=1'],
+    ['/k8s/clusters/c1', 'c1', '/'],
+    ['/k8s/clusters/c1?x=1', 'c1', '/?x=1'],
+    ['/k8s/clusters/my-cluster-2/apis/apps/v1', 'my-cluster-2', '/apis/apps/v1'],
+    ['/k8s/clusters/c1/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dx', 'c1', '/api/v1/namespaces/a/configmaps?fieldSelector=metadata.name%3Dx'],
+  ];
+  for (const [url, id, path] of ok) {
+    it(`parses ${url}`, () => assert.deepEqual(parseClusterPath(url), { clusterId: id, path }));
+  }
+  const bad = [
+    '/k8s/clusters/',
+    '/k8s/clusters/C1/api',
+    '/k8s/clusters/c1%2Fc2/api',
+    '/k8s/clusters/../c2/api',
+    '/k8s/clusters/./api',
+    '/k8s/clusters/c1/../c2/api',
+    '/k8s/clusters/c1/%2e%2e/c2',
+    '/k8s/clusters/c1/api/%2fetc',
+    '/k8s/clusters/-c1/api',
+    '/k8s/clusters/c_1/api',
+    `/k8s/clusters/${'a'.repeat(64)}/api`,
+  ];
+  for (const url of bad) it(`refuses ${url}`, () => assert.equal(reasonOf(() => parseClusterPath(url)), 'BadRequest'));
+});
+
+describe('bearerToken', () => {
+  it('reads a bearer token case-insensitively', () => {
+    assert.equal(bearerToken(req(['authorization', 'bearer abc'])), 'abc');
+    assert.equal(bearerToken(req(['Authorization', 'Bearer abc'])), 'abc');
+  });
+  it('refuses two Authorization lines with 400', () => {
+    assert.equal(reasonOf(() => bearerToken(req(['Authorization', 'Bearer a', 'AUTHORIZATION', 'Bearer b']))), 'BadRequest');
+  });
+  it('refuses missing and non-bearer credentials with 401', () => {
+    assert.equal(reasonOf(() => bearerToken(req([]))), 'Unauthorized');
+    assert.equal(reasonOf(() => bearerToken(req(['Authorization', 'Basic YTpi']))), 'Unauthorized');
+  });
+  it('reads the WebSocket bearer subprotocol', () => {
+    const p = `base64url.bearer.authorization.k8s.io.${Buffer.from('tok-1').toString('base64url')}`;
+    assert.equal(bearerToken(req(['Sec-WebSocket-Protocol', `v5.channel.k8s.io, ${p}`])), 'tok-1');
+  });
+});
+
+describe('stripClientIdentity', () => {
+  const opts = { trustForwarded: false, upgrade: false };
+  const spoofs: [string, string[]][] = [
+    ['Impersonate-User', ['Impersonate-User', 'admin']],
+    ['lower case', ['impersonate-user', 'admin']],
+    ['odd case', ['iMpErSoNaTe-GrOuP', 'system:masters']],
+    ['uid alone', ['Impersonate-Uid', 'u-x']],
+    ['extra alone', ['Impersonate-Extra-scopes', 'x']],
+    ['duplicates', ['Impersonate-User', 'a', 'Impersonate-User', 'b']],
+    ['listed in Connection too', ['Connection', 'Impersonate-User', 'Impersonate-User', 'admin']],
+  ];
+  for (const [name, raw] of spoofs) {
+    it(`refuses client impersonation: ${name}`, () => assert.equal(reasonOf(() => stripClientIdentity(req(raw), opts)), 'Forbidden'));
+  }
+
+  it('removes credentials, X-Remote-*, X-Forwarded-*, hop-by-hop and Connection-listed headers', () => {
+    const out = stripClientIdentity(
+      req([
+        'Authorization', 'Bearer client',
+        'X-Remote-User', 'admin',
+        'x-remote-group', 'system:masters',
+        'X-Forwarded-For', '1.2.3.4',
+        'Connection', 'keep-alive, X-Secret-Hop',
+        'X-Secret-Hop', 'x',
+        'Keep-Alive', 'timeout=5',
+        'Transfer-Encoding', 'chunked',
+        'Proxy-Authorization', 'Basic x',
+        'Host', 'gateway',
+        'Accept', 'application/json',
+        'User-Agent', 'kubectl',
+      ]),
+      opts,
+    );
+    assert.deepEqual(names(out), ['accept', 'user-agent']);
+  });
+
+  it('keeps X-Forwarded-* from a trusted proxy', () => {
+    const out = stripClientIdentity(req(['X-Forwarded-For', '1.2.3.4']), { trustForwarded: true, upgrade: false });
+    assert.deepEqual(out, ['X-Forwarded-For', '1.2.3.4']);
+  });
+
+  it('keeps every X-Stream-Protocol-Version line and re-adds the upgrade headers', () => {
+    const out = stripClientIdentity(
+      req([
+        'Connection', 'Upgrade',
+        'Upgrade', 'SPDY/3.1',
+        'X-Stream-Protocol-Version', 'v4.channel.k8s.io',
+        'X-Stream-Protocol-Version', 'v3.channel.k8s.io',
+      ]),
+      { trustForwarded: false, upgrade: true },
+    );
+    assert.deepEqual(out, [
+      'X-Stream-Protocol-Version', 'v4.channel.k8s.io',
+      'X-Stream-Protocol-Version', 'v3.channel.k8s.io',
+      'Connection', 'Upgrade',
+      'Upgrade', 'SPDY/3.1',
+    ]);
+  });
+
+  it('removes the bearer subprotocol but keeps the others', () => {
+    const p = `base64url.bearer.authorization.k8s.io.${Buffer.from('tok').toString('base64url')}`;
+    const out = stripClientIdentity(req(['Sec-WebSocket-Protocol', `v5.channel.k8s.io, ${p}, v4.channel.k8s.io`]), opts);
+    assert.deepEqual(out, ['Sec-WebSocket-Protocol', 'v5.channel.k8s.io, v4.channel.k8s.io']);
+  });
+});
+
+describe('impersonate', () => {
+  const identity: UserIdentity = {
+    kind: 'user',
+    userId: 'u-abc',
+    username: 'alice',
+    groups: ['dev', 'ops, with comma'],
+    admin: false,
+    token: { id: 't-xyz', kind: 'api', clusterId: null, expiresAt: null },
+    clusterRoles: new Map(),
+  };
+  const route = { host: 'cluster:6443', credentialHeader: ['Authorization', 'Bearer gw'] } as unknown as ClusterRoute;
+
+  it('adds the gateway credential and one Impersonate-Group line per group (SPEC §5)', () => {
+    assert.deepEqual(impersonate(['Accept', 'x'], identity, route), [
+      'Accept', 'x',
+      'Host', 'cluster:6443',
+      'Authorization', 'Bearer gw',
+      'Impersonate-User', 'alice',
+      'Impersonate-Uid', 'u-abc',
+      'Impersonate-Group', 'dev',
+      'Impersonate-Group', 'ops, with comma',
+      'Impersonate-Group', 'kubegate:authenticated',
+      'Impersonate-Extra-kubegate.io%2Ftoken-id', 't-xyz',
+    ]);
+  });
+
+  it('reuses the computed header set for the same identity', () => {
+    assert.equal(impersonationHeaders(identity), impersonationHeaders(identity));
+  });
+});

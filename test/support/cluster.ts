@@ -1,0 +1,126 @@
+/** A gateway with the kube-apiserver double registered as a cluster, and helpers to drive kubectl through it. */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
+import type { KubeDoubleOptions } from '../kube-double/types.js';
+import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from './gateway.js';
+
+export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
+
+export interface ProxyWorld {
+  gw: TestGateway;
+  double: KubeDouble;
+  adminToken: string;
+  clusterId: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the double and a gateway, and registers the double as cluster `clusterId`. */
+export async function startProxyWorld(
+  options: { flags?: string[]; double?: KubeDoubleOptions; clock?: () => number; clusterId?: string } = {},
+): Promise<ProxyWorld> {
+  const double = await startKubeDouble(options.double);
+  const gw = await startTestGateway(options.flags ?? [], { clock: options.clock });
+  const adminToken = await login(gw, 'admin', ADMIN_PASSWORD);
+  const clusterId = options.clusterId ?? 'double';
+  const res = await call(gw, 'POST', '/v1/clusters', {
+    token: adminToken,
+    body: { id: clusterId, server: double.url, caData: Buffer.from(double.caPem).toString('base64'), credential: { token: double.gatewayToken } },
+  });
+  if (res.status !== 201) throw new Error(`register cluster: ${res.status} ${res.text}`);
+  return {
+    gw,
+    double,
+    adminToken,
+    clusterId,
+    async stop() {
+      await gw.stop();
+      await double.stop();
+    },
+  };
+}
+
+/** Creates a user who is a member of the world's cluster; returns the id and a fresh login token. */
+export async function memberUser(
+  world: ProxyWorld,
+  user: { username: string; password?: string; groups?: string[] },
+  membership: 'user' | 'none' = 'user',
+): Promise<{ id: string; token: string; tokenId: string; password: string }> {
+  const password = user.password ?? `${user.username}-password`;
+  const id = await createUser(world.gw, world.adminToken, { username: user.username, password, groups: user.groups ?? [] });
+  if (membership === 'user') {
+    const res = await call(world.gw, 'PUT', `/v1/clusters/${world.clusterId}/members`, {
+      token: world.adminToken,
+      body: { principal: `user:${user.username}`, role: 'member' },
+    });
+    if (res.status !== 200) throw new Error(`add member: ${res.status} ${res.text}`);
+  }
+  const res = await call(world.gw, 'POST', '/v1/login', { body: { username: user.username, password } });
+  return { id, token: res.body.token, tokenId: res.body.tokenId, password };
+}
+
+/** Writes a kubeconfig pointing at the gateway's proxy path for the cluster, with `token`. */
+export async function gatewayKubeconfig(world: ProxyWorld, token: string, name = 'kubeconfig.yaml'): Promise<string> {
+  const path = join(world.gw.dir, name);
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'gw', cluster: { server: `${world.gw.url}/k8s/clusters/${world.clusterId}`, 'certificate-authority-data': Buffer.from(world.gw.caPem!).toString('base64') } }],
+    users: [{ name: 'u', user: { token } }],
+    contexts: [{ name: 'gw', context: { cluster: 'gw', user: 'u', namespace: 'default' } }],
+    'current-context': 'gw',
+  };
+  await writeFile(path, stringify(doc), { mode: 0o600 });
+  return path;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl with a kubeconfig; `input` is piped to stdin. Bounded by `timeoutMs`. */
+export function kubectl(kubeconfig: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Starts a long-running kubectl (watch, logs -f) and resolves when its stdout matches. */
+export function kubectlUntil(kubeconfig: string, args: string[], match: RegExp, timeoutMs = 10_000) {
+  const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const matched = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out waiting for ${match} in kubectl ${args.join(' ')}; stdout=${stdout} stderr=${stderr}`));
+    }, timeoutMs);
+    child.stdout.on('data', (c) => {
+      stdout += c;
+      if (match.test(stdout)) {
+        clearTimeout(timer);
+        resolve(stdout);
+      }
+    });
+  });
+  return { child, matched, output: () => stdout, stop: () => child.kill('SIGTERM') };
+}
