@@ -19,7 +19,12 @@ import { CachedTokenAuthenticator } from './auth/verdict-cache.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { ConfigError } from './errors.js';
-import { trustsForwardedFrom } from './http/trust-proxy.js';
+import { proxyTrust } from './http/trust-proxy.js';
+import { FailureThrottle } from './auth/failure-throttle.js';
+import { AuditLog } from './observability/audit-log.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { readFile } from 'node:fs/promises';
+import type { TokenAuthenticator } from './auth/identity.js';
 import { ClusterDirectory } from './proxy/cluster-directory.js';
 import { PROXY_PREFIX } from './proxy/cluster-path.js';
 import { createProxyHandler } from './proxy/handler.js';
@@ -51,6 +56,20 @@ async function openStore(config: GatewayConfig): Promise<Store> {
   return openSqliteStore(join(config.dataDir, 'kubegate.db'));
 }
 
+/** Times the store lookups behind the verdict cache (cache misses). */
+function timed(inner: TokenAuthenticator, metrics: GatewayMetrics): TokenAuthenticator {
+  return {
+    async authenticate(token) {
+      const end = metrics.storeLookup.startTimer();
+      try {
+        return await inner.authenticate(token);
+      } finally {
+        end();
+      }
+    },
+  };
+}
+
 /** Starts a gateway and resolves once it listens. */
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const store = await openStore(config);
@@ -61,13 +80,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
   const revocations: RevocationBus = new LocalRevocationBus();
-  const cache = new CachedTokenAuthenticator(new StoreTokenAuthenticator(store, options.clock), {
+  let cache: CachedTokenAuthenticator | undefined;
+  const metrics = new GatewayMetrics({ stats: () => cache!.stats, size: () => cache!.size() });
+  cache = new CachedTokenAuthenticator(timed(new StoreTokenAuthenticator(store, options.clock), metrics), {
     successTtlMs: config.authCacheTtlMs,
     failureTtlMs: 2_000,
     maxEntries: config.authCacheSize,
     clock: options.clock,
   });
-  revocations.subscribe((event) => cache.evict(event));
+  revocations.subscribe((event) => {
+    metrics.revocations.inc({ type: event.type });
+    cache!.evict(event);
+  });
+  const audit = new AuditLog({ path: config.auditLog, maxBytes: config.auditLogMaxBytes, maxFiles: config.auditLogMaxFiles });
+  const trust = proxyTrust(config.trustProxy);
+  const metricsToken = config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined;
   const clusters = new ClusterDirectory(store);
   await clusters.loadAll();
   const lastUsed = new LastUsedRecorder(store, log);
@@ -84,8 +111,24 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     publicUrl: config.publicUrl,
     caPem: tls?.caPem,
     isDraining: () => draining,
+    audit,
+    metrics,
+    trust,
+    metricsToken,
+    loginThrottle: {
+      byUser: new FailureThrottle({ freeFailures: 5, baseLockMs: 1_000, maxLockMs: 5 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
+      byAddress: new FailureThrottle({ freeFailures: 20, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
+    },
   });
-  const proxy = createProxyHandler({ authenticator: cache, clusters, lastUsed, trustsForwarded: trustsForwardedFrom(config.trustProxy), log });
+  const proxy = createProxyHandler({
+    authenticator: cache,
+    clusters,
+    lastUsed,
+    // Invalid bearer tokens per client address on /k8s/...: 50 free, then backoff up to a minute.
+    badTokens: new FailureThrottle({ freeFailures: 50, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 5 * 60_000, clock: options.clock }),
+    observers: { audit, metrics, trust },
+    log,
+  });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleRequest(req, res);
@@ -136,6 +179,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       clusters.close();
       await lastUsed.close();
       await store.close();
+      await audit.close();
     },
   };
 }

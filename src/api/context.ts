@@ -6,6 +6,10 @@ import type { RevocationBus } from '../auth/revocations.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { ClusterDirectory } from '../proxy/cluster-directory.js';
 import type { Store } from '../store/store.js';
+import type { FailureThrottle } from '../auth/failure-throttle.js';
+import type { ProxyTrust } from '../http/trust-proxy.js';
+import type { AuditLog } from '../observability/audit-log.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 
 export interface ApiContext {
   store: Store;
@@ -20,4 +24,11 @@ export interface ApiContext {
   caPem: string | undefined;
   /** `/readyz` answers 503 while draining. */
   isDraining: () => boolean;
+  audit: AuditLog;
+  metrics: GatewayMetrics;
+  trust: ProxyTrust;
+  /** Failed-login backoff per username and per client address. */
+  loginThrottle: { byUser: FailureThrottle; byAddress: FailureThrottle };
+  /** Bearer token `/metrics` requires, when configured. */
+  metricsToken: string | undefined;
 }

@@ -29,3 +29,19 @@ export function adminOf(req: Request): UserIdentity {
   if (!user.admin) throw new GatewayError('Forbidden', 'this needs an administrator');
   return user;
 }
+
+/** The caller when authenticated, else undefined (for audit lines of refused requests). */
+export function findIdentity(req: Request): Identity | undefined {
+  return identities.get(req);
+}
+
+const requestIds = new WeakMap<Request, string>();
+
+export function setRequestId(req: Request, id: string): void {
+  requestIds.set(req, id);
+}
+
+/** The id of this request, as returned in `X-Request-Id`. */
+export function requestIdOf(req: Request): string | undefined {
+  return requestIds.get(req);
+}

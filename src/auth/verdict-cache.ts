@@ -22,11 +22,6 @@ export interface VerdictCacheOptions {
   clock?: () => number;
 }
 
-export interface VerdictCacheStats {
-  hits: number;
-  misses: number;
-  size: number;
-}
 
 export class CachedTokenAuthenticator implements TokenAuthenticator {
   private readonly key = randomBytes(32);
@@ -35,7 +30,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
   private readonly clock: () => number;
   /** Bumped by every eviction so a lookup that raced a revocation is not cached. */
   private generation = 0;
-  readonly stats = { hits: 0, misses: 0 };
+  readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(
     private readonly inner: TokenAuthenticator,
@@ -91,11 +86,15 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
     // Lookups already in flight may have read the old state; let them finish uncached.
     this.inflight.clear();
     if (event.type === 'all') {
+      this.stats.evictions += this.cache.size;
       this.cache.clear();
       return;
     }
     for (const [key, result] of this.cache.entries()) {
-      if (result.authenticated && affects(event, result)) this.cache.delete(key);
+      if (result.authenticated && affects(event, result)) {
+        this.cache.delete(key);
+        this.stats.evictions++;
+      }
     }
   }
 

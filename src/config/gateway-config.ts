@@ -33,6 +33,12 @@ export interface GatewayConfig {
   /** Largest request header block accepted (kubeconfig tokens can be large). */
   maxHeaderBytes: number;
   logLevel: string;
+  /** Audit log file; undefined writes audit lines to stdout. */
+  auditLog: string | undefined;
+  auditLogMaxBytes: number;
+  auditLogMaxFiles: number;
+  /** When set, `/metrics` needs `Authorization: Bearer <this>`. */
+  metricsTokenFile: string | undefined;
 }
 
 interface Setting {
@@ -76,6 +82,10 @@ export const GATEWAY_SETTINGS = {
   shutdownTimeout: { flag: 'shutdown-timeout', env: 'KUBEGATE_SHUTDOWN_TIMEOUT', default: '30s', help: 'grace for in-flight requests on SIGTERM' },
   maxHeaderSize: { flag: 'max-header-size', env: 'KUBEGATE_MAX_HEADER_SIZE', default: '65536', help: 'largest request header block, bytes' },
   logLevel: { flag: 'log-level', env: 'KUBEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error' },
+  auditLog: { flag: 'audit-log', env: 'KUBEGATE_AUDIT_LOG', default: undefined, help: 'audit log file (default: stdout)' },
+  auditLogMaxSize: { flag: 'audit-log-max-size', env: 'KUBEGATE_AUDIT_LOG_MAX_SIZE', default: '104857600', help: 'rotate the audit file past this many bytes' },
+  auditLogMaxFiles: { flag: 'audit-log-max-files', env: 'KUBEGATE_AUDIT_LOG_MAX_FILES', default: '5', help: 'rotated audit files kept' },
+  metricsTokenFile: { flag: 'metrics-token-file', env: 'KUBEGATE_METRICS_TOKEN_FILE', default: undefined, help: 'file holding a bearer token that /metrics requires' },
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof GATEWAY_SETTINGS;
@@ -137,6 +147,10 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     shutdownTimeoutMs: parseDuration(name('shutdownTimeout'), req('shutdownTimeout')),
     maxHeaderBytes: parseCount(name('maxHeaderSize'), req('maxHeaderSize'), 8192, 1 << 20),
     logLevel,
+    auditLog: raw('auditLog') && resolve(raw('auditLog')!),
+    auditLogMaxBytes: parseCount(name('auditLogMaxSize'), req('auditLogMaxSize'), 4096),
+    auditLogMaxFiles: parseCount(name('auditLogMaxFiles'), req('auditLogMaxFiles'), 1, 1000),
+    metricsTokenFile: raw('metricsTokenFile') && resolve(raw('metricsTokenFile')!),
   };
 }
 

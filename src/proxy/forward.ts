@@ -6,12 +6,20 @@
  * `req.headers`), the path must pass through byte for byte (its urlJoin normalises), and watch
  * headers must be flushed before the first event.
  */
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Logger } from 'pino';
-import { unavailable } from '../errors.js';
-import { sendStatus } from '../http/render-error.js';
+import { unavailable, type GatewayError } from '../errors.js';
 import type { ClusterRoute } from './cluster-directory.js';
+import type { ProxyExchange } from './exchange.js';
+
+/** Where a prepared request goes. */
+export interface UpstreamTarget {
+  route: ClusterRoute;
+  /** The kube path and query, as received. */
+  path: string;
+  /** Raw outgoing header pairs, stripped and impersonated. */
+  headers: string[];
+}
 
 // Hop-by-hop response headers: Node frames the response to our client itself.
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'trailer', 'upgrade']);
@@ -25,43 +33,54 @@ export function responseHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
-/** Forwards `req` to the cluster; resolves when the exchange is over (or abandoned by either side). */
-export function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  target: { route: ClusterRoute; path: string; headers: string[] },
-  log: Logger,
-): Promise<void> {
+/** Opens the upstream request (not yet sent). */
+export function upstreamRequest(method: string | undefined, target: UpstreamTarget): ClientRequest {
   const { route } = target;
-  return new Promise((resolve) => {
-    const send = route.protocol === 'https:' ? httpsRequest : httpRequest;
-    const upstream = send({
-      agent: route.agent,
-      hostname: route.hostname,
-      port: route.port,
-      method: req.method,
-      path: route.basePath + target.path,
-      headers: target.headers as unknown as Record<string, string>,
-      setHost: false,
-    });
+  return (route.protocol === 'https:' ? httpsRequest : httpRequest)({
+    agent: route.agent,
+    hostname: route.hostname,
+    port: route.port,
+    method,
+    path: route.basePath + target.path,
+    headers: target.headers as unknown as Record<string, string>,
+    setHost: false,
+  });
+}
+
+/** The 503 for a cluster that cannot be reached (refused, reset, TLS failure). */
+export function unreachable(route: ClusterRoute, err: NodeJS.ErrnoException): GatewayError {
+  return unavailable(`cluster "${route.id}" is unreachable (${err.code ?? 'connection failed'})`, err);
+}
+
+/**
+ * Forwards the request; resolves when the exchange is over or abandoned by either side, and
+ * rejects with a 503 only while nothing has been answered yet.
+ */
+export function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
+  const { req, res, target, exchange } = call;
+  return new Promise((resolve, reject) => {
+    const upstream = upstreamRequest(req.method, target);
 
     upstream.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, responseHeaders(answer.rawHeaders) as unknown as Record<string, string>);
+      exchange.answered(answer.statusCode ?? 502);
+      const headers = responseHeaders(answer.rawHeaders);
+      headers.push('X-Request-Id', exchange.requestId);
+      res.writeHead(answer.statusCode ?? 502, headers as unknown as Record<string, string>);
       // Watches and log follows: the client sees headers now, and every chunk as it arrives.
       res.flushHeaders();
+      answer.on('data', (chunk: Buffer) => (exchange.bytes += chunk.length));
       answer.pipe(res);
       answer.on('error', () => res.destroy());
       answer.on('end', () => resolve());
     });
 
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (!res.headersSent) {
-        log.warn({ cluster: route.id, code: err.code, err: err.message }, 'cluster unreachable');
-        sendStatus(res, unavailable(`cluster "${route.id}" is unreachable`, err));
-      } else {
+      if (res.headersSent) {
         res.destroy();
+        resolve();
+      } else {
+        reject(unreachable(target.route, err));
       }
-      resolve();
     });
 
     // The client went away (kubectl ^C on a watch): release the upstream request at once.

@@ -1,6 +1,7 @@
 /**
  * The request path of `/k8s/clusters/{id}/…`, top to bottom. Each stage is its own file and
  * throws a `GatewayError` to stop; `render-error.ts` answers with a Kubernetes `Status`.
+ * The `ProxyExchange` is the request scope the stages fill in; it becomes the audit line.
  *
  * No Express, body parser or management-API middleware here: this is the hot path.
  */
@@ -9,22 +10,25 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { FailureThrottle } from '../auth/failure-throttle.js';
+import { GatewayError } from '../errors.js';
 import { sendStatus, writeStatusToSocket } from '../http/render-error.js';
 import { authenticate } from './authenticate.js';
 import { authorizeCluster } from './authorize.js';
 import type { ClusterDirectory } from './cluster-directory.js';
 import { parseClusterPath } from './cluster-path.js';
-import { forward } from './forward.js';
+import { ProxyExchange, type Observers } from './exchange.js';
+import { forward, type UpstreamTarget } from './forward.js';
 import { impersonate } from './impersonate.js';
 import { stripClientIdentity } from './strip-headers.js';
 import { tunnel } from './tunnel.js';
 
 export interface ProxyDeps {
   authenticator: TokenAuthenticator;
+  badTokens: FailureThrottle;
   clusters: ClusterDirectory;
   lastUsed: LastUsedRecorder;
-  /** Whether this peer's `X-Forwarded-*` headers may pass (see `--trust-proxy`). */
-  trustsForwarded: (req: IncomingMessage) => boolean;
+  observers: Observers;
   log: Logger;
 }
 
@@ -37,39 +41,66 @@ export interface ProxyHandler {
   closeTunnels(): void;
 }
 
+/** Counts a 401 against the client address, then rethrows. */
+function countFailure(throttle: FailureThrottle, client: string) {
+  return (err: unknown): never => {
+    if (err instanceof GatewayError && err.code === 401) throttle.failed(client);
+    throw err;
+  };
+}
+
 /** Builds the proxy's request and upgrade handlers. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const tunnels = new Set<Duplex>();
+  const { trust } = deps.observers;
 
-  /** Every stage before forwarding; the same for plain requests and upgrades. */
-  async function prepare(req: IncomingMessage, upgrade: boolean) {
+  /** Every stage before forwarding, in order; the same for plain requests and upgrades. */
+  async function prepare(req: IncomingMessage, exchange: ProxyExchange): Promise<UpstreamTarget> {
     const { clusterId, path } = parseClusterPath(req.url!);
-    const identity = await authenticate(req, clusterId, deps.authenticator);
+    exchange.clusterId = clusterId;
+    // An address that keeps presenting invalid tokens is slowed down before any lookup.
+    const client = trust.clientAddress(req);
+    deps.badTokens.check(client, 'bearer tokens from this address');
+    const identity = await authenticate(req, clusterId, deps.authenticator).catch(countFailure(deps.badTokens, client));
+    exchange.identity = identity;
     const route = authorizeCluster(identity, clusterId, deps.clusters);
     // Order matters (CVE-2021-31999): strip what the client sent, then add our own identity.
-    const stripped = stripClientIdentity(req, { trustForwarded: deps.trustsForwarded(req), upgrade });
+    const stripped = stripClientIdentity(req, { trustForwarded: trust.trustsForwarded(req), upgrade: exchange.upgrade });
     const headers = impersonate(stripped, identity, route);
     deps.lastUsed.record(identity.token.id);
+    exchange.dispatched(clusterId, path, identity);
     return { route, path, headers };
+  }
+
+  function refused(exchange: ProxyExchange, err: unknown, render: () => ReturnType<typeof sendStatus>): void {
+    const rendered = render();
+    exchange.failed(rendered);
+    if (rendered.code >= 500) deps.log.warn({ requestId: exchange.requestId, cluster: exchange.clusterId, reason: rendered.reason, err: (err as Error).cause ?? err }, rendered.message);
   }
 
   return {
     async handleRequest(req, res) {
+      const exchange = new ProxyExchange(req, deps.observers, false);
+      res.once('close', () => exchange.finish());
       try {
-        await forward(req, res, await prepare(req, false), deps.log);
+        await forward({ req, res, target: await prepare(req, exchange), exchange });
       } catch (err) {
-        sendStatus(res, err);
+        refused(exchange, err, () => sendStatus(res, err, exchange.requestId));
       }
     },
 
     async handleUpgrade(req, socket, head) {
+      const exchange = new ProxyExchange(req, deps.observers, true);
       socket.on('error', () => socket.destroy());
       tunnels.add(socket);
-      socket.once('close', () => tunnels.delete(socket));
+      socket.once('close', () => {
+        tunnels.delete(socket);
+        exchange.finish();
+      });
       try {
-        await tunnel(req, socket, head, await prepare(req, true), deps.log);
+        await tunnel({ req, socket, head, target: await prepare(req, exchange), exchange });
       } catch (err) {
-        writeStatusToSocket(socket, err);
+        refused(exchange, err, () => writeStatusToSocket(socket, err));
       }
     },
 

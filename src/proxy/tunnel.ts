@@ -4,15 +4,10 @@
  * ≥ 1.30 falls back from WebSocket to SPDY on a refusal) reaches the client unchanged.
  * Any error or close on either side closes both; nothing here may throw out of an event.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
-import { unavailable } from '../errors.js';
-import { writeStatusToSocket } from '../http/render-error.js';
-import type { ClusterRoute } from './cluster-directory.js';
-import { responseHeaders } from './forward.js';
+import type { ProxyExchange } from './exchange.js';
+import { responseHeaders, unreachable, upstreamRequest, type UpstreamTarget } from './forward.js';
 
 function headerBlock(statusCode: number, statusMessage: string | undefined, raw: readonly string[]): string {
   let out = `HTTP/1.1 ${statusCode} ${statusMessage || STATUS_CODES[statusCode] || ''}\r\n`;
@@ -20,8 +15,8 @@ function headerBlock(statusCode: number, statusMessage: string | undefined, raw:
   return `${out}\r\n`;
 }
 
-/** Joins two sockets until either ends; resolves once both are closed. */
-function join(a: Duplex, b: Duplex): Promise<void> {
+/** Joins two sockets until either ends; resolves once both are closed. Counts bytes both ways. */
+function join(a: Duplex, b: Duplex, exchange: ProxyExchange): Promise<void> {
   return new Promise((resolve) => {
     let open = 2;
     const done = (): void => {
@@ -29,73 +24,59 @@ function join(a: Duplex, b: Duplex): Promise<void> {
       b.destroy();
       if (--open === 0) resolve();
     };
-    a.once('close', done);
-    b.once('close', done);
-    a.on('error', () => a.destroy());
-    b.on('error', () => b.destroy());
+    for (const s of [a, b]) {
+      s.once('close', done);
+      s.on('error', () => s.destroy());
+      s.on('data', (chunk: Buffer) => (exchange.bytes += chunk.length));
+    }
     a.pipe(b);
     b.pipe(a);
   });
 }
 
-/** Tunnels an upgrade request to the cluster; resolves when the tunnel (or the refusal) is over. */
-export function tunnel(
-  req: IncomingMessage,
-  client: Duplex,
-  head: Buffer,
-  target: { route: ClusterRoute; path: string; headers: string[] },
-  log: Logger,
-): Promise<void> {
-  const { route } = target;
-  return new Promise((resolve) => {
-    let settled = false;
+/**
+ * Tunnels an upgrade request to the cluster; resolves when the tunnel (or the relayed refusal)
+ * is over, and rejects with a 503 only while nothing has been answered yet.
+ */
+export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffer; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
+  const { req, socket: client, head, target, exchange } = call;
+  return new Promise((resolve, reject) => {
     let answered = false;
-    const finish = (): void => {
-      if (!settled) {
-        settled = true;
-        resolve();
-      }
-    };
-    const send = route.protocol === 'https:' ? httpsRequest : httpRequest;
-    const upstream = send({
-      agent: route.agent,
-      hostname: route.hostname,
-      port: route.port,
-      method: req.method,
-      path: route.basePath + target.path,
-      headers: target.headers as unknown as Record<string, string>,
-      setHost: false,
-    });
-
+    const upstream = upstreamRequest(req.method, target);
     client.on('error', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
+    client.on('close', () => {
+      upstream.destroy();
+      if (!answered) resolve();
+    });
 
     upstream.on('upgrade', (answer, socket, upstreamHead) => {
       answered = true;
+      exchange.answered(101);
       socket.setTimeout(0);
       socket.setNoDelay(true);
       client.write(headerBlock(101, answer.statusMessage, answer.rawHeaders));
       if (upstreamHead.length > 0) client.write(upstreamHead);
       if (head.length > 0) socket.write(head);
-      void join(client, socket).then(finish);
+      void join(client, socket, exchange).then(resolve);
     });
 
     upstream.on('response', (answer) => {
       // Refused upgrade: relay status, headers and body, then close.
       answered = true;
+      exchange.answered(answer.statusCode ?? 502);
       client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...responseHeaders(answer.rawHeaders), 'Connection', 'close']));
       answer.pipe(client);
       answer.on('error', () => client.destroy());
-      answer.on('end', finish);
+      answer.on('end', () => resolve());
     });
 
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (!answered) {
-        log.warn({ cluster: route.id, code: err.code, err: err.message }, 'cluster unreachable (upgrade)');
-        writeStatusToSocket(client, unavailable(`cluster "${route.id}" is unreachable`, err));
+      if (answered) {
+        client.destroy();
+        resolve();
+      } else {
+        reject(unreachable(target.route, err));
       }
-      client.destroy();
-      finish();
     });
 
     (client as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);

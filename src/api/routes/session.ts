@@ -27,12 +27,20 @@ export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): R
 
   r.post('/login', async (req, res) => {
     const body = parseBody(req, LoginSchema);
+    const client = `addr:${ctx.trust.clientAddress(req)}`;
+    const account = `user:${body.username.toLowerCase()}`;
+    ctx.loginThrottle.byAddress.check(client, 'logins from this address');
+    ctx.loginThrottle.byUser.check(account, 'logins for this user');
     const user = await ctx.store.getUserByUsername(body.username);
-    if (!user) {
-      await burnVerification(body.password);
+    const ok = user ? (await verifyPassword(user.passwordHash, body.password)) && user.enabled : (await burnVerification(body.password), false);
+    if (!user || !ok) {
+      ctx.loginThrottle.byAddress.failed(client);
+      ctx.loginThrottle.byUser.failed(account);
+      ctx.metrics.logins.inc({ result: 'failed' });
       throw unauthorized(LOGIN_FAILED);
     }
-    if (!(await verifyPassword(user.passwordHash, body.password)) || !user.enabled) throw unauthorized(LOGIN_FAILED);
+    ctx.loginThrottle.byUser.succeeded(account);
+    ctx.metrics.logins.inc({ result: 'ok' });
     if (body.clusterId !== undefined) await reachableCluster(ctx.store, user, body.clusterId);
     const issued = await ctx.tokens.issue({
       kind: 'session',

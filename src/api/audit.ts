@@ -1,0 +1,40 @@
+/** Middleware: a request id for every management API call, and one audit line when it ends. */
+import type { NextFunction, Request, Response } from 'express';
+import { requestIdFor } from '../proxy/exchange.js';
+import type { ApiContext } from './context.js';
+import { findIdentity, setRequestId } from './request-identity.js';
+
+export function auditApiCalls(ctx: Pick<ApiContext, 'audit' | 'metrics' | 'trust'>) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    const requestId = requestIdFor(req, ctx.trust);
+    setRequestId(req, requestId);
+    res.setHeader('X-Request-Id', requestId);
+    res.once('close', () => {
+      // Probes and scrapes would drown the audit trail.
+      if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') return;
+      const id = findIdentity(req);
+      ctx.metrics.apiRequests.inc({ method: req.method, code: String(res.statusCode) });
+      ctx.audit.write({
+        time: new Date().toISOString(),
+        stage: 'complete',
+        requestId,
+        kind: 'api',
+        user: id?.kind === 'user' ? id.username : id ? `agent:${id.clusterId}` : undefined,
+        uid: id?.kind === 'user' ? id.userId : undefined,
+        groups: id?.kind === 'user' ? id.groups : undefined,
+        tokenId: id?.token.id,
+        cluster: id?.kind === 'agent' ? id.clusterId : undefined,
+        method: req.method,
+        // The route, not the raw URL: query strings could carry anything.
+        path: req.baseUrl + req.path,
+        status: res.statusCode,
+        bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        clientAddress: ctx.trust.clientAddress(req),
+        userAgent: req.headers['user-agent'],
+      });
+    });
+    next();
+  };
+}

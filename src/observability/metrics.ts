@@ -1,0 +1,30 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway. Labels stay low-cardinality:
+ * cluster ids (admin-made), codes and verbs; never user names or paths.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly proxyRequests = new Counter({ name: 'kubegate_proxy_requests_total', help: 'Proxied requests by cluster, code and verb', labelNames: ['cluster', 'code', 'verb'], registers: [this.registry] });
+  readonly proxyOverhead = new Histogram({ name: 'kubegate_proxy_overhead_seconds', help: 'Gateway time before the upstream request is sent (authentication, authorization, headers)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly upstreamLatency = new Histogram({ name: 'kubegate_upstream_response_seconds', help: 'Time from sending upstream to the upstream response headers', labelNames: ['cluster'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly upstreamErrors = new Counter({ name: 'kubegate_upstream_errors_total', help: 'Upstream connection failures by cluster', labelNames: ['cluster'], registers: [this.registry] });
+  readonly activeStreams = new Gauge({ name: 'kubegate_active_streams', help: 'Open long-running requests (watch, log follow) and upgrade tunnels', labelNames: ['type'], registers: [this.registry] });
+  readonly apiRequests = new Counter({ name: 'kubegate_api_requests_total', help: 'Management API requests by method and code', labelNames: ['method', 'code'], registers: [this.registry] });
+  readonly logins = new Counter({ name: 'kubegate_logins_total', help: 'Login attempts by result', labelNames: ['result'], registers: [this.registry] });
+  readonly revocations = new Counter({ name: 'kubegate_revocation_events_total', help: 'Revocation events applied to the verdict cache', labelNames: ['type'], registers: [this.registry] });
+  readonly storeLookup = new Histogram({ name: 'kubegate_store_lookup_seconds', help: 'Token verdict lookups in the store (cache misses)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+
+  /** `cache` is read at scrape time (the cache is built after the metrics it reports to). */
+  constructor(cache: { stats(): { hits: number; misses: number; evictions: number }; size(): number }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'kubegate_process_' });
+    const reg = this.registry;
+    new Gauge({ name: 'kubegate_verdict_cache_size', help: 'Entries in the verdict cache', registers: [reg], collect() { this.set(cache.size()); } });
+    new Counter({ name: 'kubegate_verdict_cache_hits_total', help: 'Verdict cache hits', registers: [reg], collect() { this.reset(); this.inc(cache.stats().hits); } });
+    new Counter({ name: 'kubegate_verdict_cache_misses_total', help: 'Verdict cache misses', registers: [reg], collect() { this.reset(); this.inc(cache.stats().misses); } });
+    new Counter({ name: 'kubegate_verdict_cache_evictions_total', help: 'Verdicts dropped by revocations', registers: [reg], collect() { this.reset(); this.inc(cache.stats().evictions); } });
+  }
+}

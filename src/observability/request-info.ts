@@ -1,0 +1,82 @@
+/**
+ * What a Kubernetes request does, derived from its method, path and query the way kube-apiserver's
+ * RequestInfoFactory does (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go): for audit
+ * lines and metric labels.
+ */
+export interface RequestInfo {
+  verb: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** Watches, exec/attach/port-forward, proxies and followed logs: audited at start and end. */
+  longRunning: boolean;
+}
+
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+const LONG_RUNNING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
+
+/** Parses a kube path (with query) as seen by the cluster. */
+export function requestInfo(method: string, pathWithQuery: string): RequestInfo {
+  const q = pathWithQuery.indexOf('?');
+  const path = q === -1 ? pathWithQuery : pathWithQuery.slice(0, q);
+  const query = new URLSearchParams(q === -1 ? '' : pathWithQuery.slice(q + 1));
+  const parts = path.split('/').filter(Boolean);
+  const info: RequestInfo = { verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', longRunning: false };
+
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 2) {
+    info.apiVersion = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    info.apiGroup = parts[1]!;
+    info.apiVersion = parts[2]!;
+    rest = parts.slice(3);
+  } else {
+    return info; // non-resource request (/version, /healthz, discovery): the verb is the method
+  }
+  if (rest.length === 0) return info; // discovery of a group version
+
+  let watchPrefix = false;
+  if (rest[0] === 'watch') {
+    // Deprecated /watch/ paths.
+    watchPrefix = true;
+    rest = rest.slice(1);
+  }
+  if (rest[0] === 'namespaces' && rest.length >= 2) {
+    info.namespace = rest[1]!;
+    // `/namespaces/{ns}/status` and `/finalize` are subresources of the namespace itself.
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
+  }
+  if (rest.length > 0) {
+    info.resource = rest[0] ?? '';
+    info.name = rest[1] ?? '';
+    info.subresource = rest[2] ?? '';
+  }
+
+  const watchParam = query.get('watch');
+  const watching = watchPrefix || watchParam === 'true' || watchParam === '1';
+  switch (method.toUpperCase()) {
+    case 'GET':
+    case 'HEAD':
+      info.verb = watching ? 'watch' : info.name ? 'get' : 'list';
+      break;
+    case 'POST':
+      info.verb = 'create';
+      break;
+    case 'PUT':
+      info.verb = 'update';
+      break;
+    case 'PATCH':
+      info.verb = 'patch';
+      break;
+    case 'DELETE':
+      info.verb = info.name ? 'delete' : 'deletecollection';
+      break;
+  }
+  const follow = info.subresource === 'log' && (query.get('follow') === 'true' || query.get('follow') === '1');
+  info.longRunning = info.verb === 'watch' || LONG_RUNNING_SUBRESOURCES.has(info.subresource) || follow;
+  return info;
+}
