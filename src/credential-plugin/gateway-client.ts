@@ -1,0 +1,123 @@
+/**
+ * The three gateway calls the plugin makes (SPEC §4.2): `POST /v1/login`, `GET /v1/me` (is a cached
+ * token still good?) and `POST /v1/logout`. TLS is always verified: against the gateway CA when
+ * the kubeconfig carries one, else the system trust store.
+ */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { PluginError } from './plugin-error.js';
+
+export interface GatewayTarget {
+  /** The gateway's public URL, no trailing slash. */
+  server: string;
+  /** PEM to trust instead of the system CAs. */
+  caPem: string | undefined;
+}
+
+export interface LoginAnswer {
+  token: string;
+  tokenId: string;
+  expiresAt: Date;
+}
+
+interface RawResponse {
+  status: number;
+  body: string;
+}
+
+const TLS_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function send(target: GatewayTarget, method: string, path: string, options: { token?: string; json?: unknown; timeoutMs: number }): Promise<RawResponse> {
+  const url = new URL(target.server + path);
+  const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'kubegate-token' };
+  const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
+  if (payload !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const tls = url.protocol === 'https:' && target.caPem !== undefined ? { ca: target.caPem } : {};
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false, timeout: options.timeoutMs, ...tls }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** One line explaining why the gateway could not be reached. */
+function unreachable(target: GatewayTarget, err: unknown): PluginError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  if (TLS_ERRORS.has(code)) {
+    const hint = target.caPem === undefined ? 'set KUBEGATE_GATEWAY_CA_DATA to its CA (base64 PEM)' : 'KUBEGATE_GATEWAY_CA_DATA does not match it';
+    return new PluginError(`the certificate of ${target.server} is not trusted (${code}); ${hint}`);
+  }
+  return new PluginError(`cannot reach the gateway at ${target.server} (${code})`);
+}
+
+function errorMessage(body: string): string | undefined {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Logs in for a token scoped to `clusterId`. */
+export async function login(target: GatewayTarget, credentials: { username: string; password: string; clusterId: string }): Promise<LoginAnswer> {
+  let res: RawResponse;
+  try {
+    res = await send(target, 'POST', '/v1/login', {
+      json: { ...credentials, description: 'kubegate token plugin' },
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    throw unreachable(target, err);
+  }
+  if (res.status !== 201) {
+    const why = errorMessage(res.body) ?? `HTTP ${res.status}`;
+    throw new PluginError(`login at ${target.server} as "${credentials.username}" failed: ${why}`);
+  }
+  const body = JSON.parse(res.body) as { token?: unknown; tokenId?: unknown; expiresAt?: unknown };
+  if (typeof body.token !== 'string' || typeof body.tokenId !== 'string' || typeof body.expiresAt !== 'string') {
+    throw new PluginError(`login at ${target.server}: unexpected answer`);
+  }
+  return { token: body.token, tokenId: body.tokenId, expiresAt: new Date(body.expiresAt) };
+}
+
+/**
+ * Asks the gateway whether a token still works: 'valid', 'rejected' (401: revoked or expired), or
+ * 'unknown' when the gateway cannot say (unreachable, busy) — then the cached token is kept, so the
+ * authorized cluster endpoint keeps working while the gateway is down.
+ */
+export async function checkToken(target: GatewayTarget, token: string): Promise<'valid' | 'rejected' | 'unknown'> {
+  try {
+    const res = await send(target, 'GET', '/v1/me', { token, timeoutMs: 5_000 });
+    if (res.status === 200) return 'valid';
+    return res.status === 401 ? 'rejected' : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Revokes a token at the gateway; best effort (true when the gateway confirmed or already forgot it). */
+export async function revokeToken(target: GatewayTarget, token: string): Promise<boolean> {
+  try {
+    const res = await send(target, 'POST', '/v1/logout', { token, timeoutMs: 5_000 });
+    return res.status === 204 || res.status === 401;
+  } catch {
+    return false;
+  }
+}

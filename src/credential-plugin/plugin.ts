@@ -1,0 +1,134 @@
+/**
+ * `kubegate token`, the kubectl credential plugin (SPEC §6): a cached token scoped to the cluster
+ * when there is a good one, else a login at the gateway.
+ *
+ * The cached path runs before every kubectl command, so it reads one small file and nothing else;
+ * the HTTP client and the terminal prompt are imported only when needed.
+ */
+import { CredentialCache, removeFile, type CachedCredential } from './cache.js';
+import type { GatewayTarget } from './gateway-client.js';
+import { withLoginLock } from './login-lock.js';
+import { PluginError } from './plugin-error.js';
+
+/** How long a cached token is trusted before asking the gateway whether it was revoked. */
+export const VERIFY_INTERVAL_MS = 5 * 60_000;
+/** A token this close to expiry is replaced rather than handed out. */
+const EXPIRY_MARGIN_MS = 60_000;
+/** How long a second plugin run waits for another one's login (its user may be typing a password). */
+const LOCK_WAIT_MS = 60_000;
+
+export interface PluginOptions {
+  /** The gateway's public URL, no trailing slash. */
+  server: string;
+  clusterId: string;
+  /** `KUBEGATE_CONFIG_DIR`, else `~/.kubegate`. */
+  configDir: string;
+  /** The gateway CA (base64 PEM, `KUBEGATE_GATEWAY_CA_DATA`); the system CAs when undefined. */
+  caData: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  /** kubectl handed us a terminal: prompting is allowed. */
+  interactive: boolean;
+  now?: () => number;
+}
+
+export interface Credential {
+  token: string;
+  expiresAt: Date;
+}
+
+function target(server: string, caData: string | undefined): GatewayTarget {
+  return { server, caPem: caData === undefined ? undefined : Buffer.from(caData, 'base64').toString('utf8') };
+}
+
+/** Still usable for a while: not expired, nor about to. */
+function fresh(entry: CachedCredential, now: number): boolean {
+  const expiresAt = Date.parse(entry.expiresAt);
+  const lifetime = expiresAt - Date.parse(entry.obtainedAt);
+  return expiresAt - Math.min(EXPIRY_MARGIN_MS, lifetime / 10) > now;
+}
+
+/** The token to hand kubectl: cached (re-verified every few minutes), else a new login. */
+export async function obtainCredential(options: PluginOptions): Promise<Credential> {
+  const now = options.now ?? Date.now;
+  const cache = new CredentialCache(options.configDir);
+  const cached = cache.read(options.server, options.clusterId);
+  if (cached && fresh(cached, now())) {
+    if (now() - Date.parse(cached.verifiedAt) < VERIFY_INTERVAL_MS) return toCredential(cached);
+    // Revocation must not lock the user out: ask the gateway now and then; log in again on a 401.
+    const { checkToken } = await import('./gateway-client.js');
+    const verdict = await checkToken(target(options.server, options.caData ?? cached.caData), cached.token);
+    if (verdict !== 'rejected') {
+      if (verdict === 'valid') cache.write({ ...cached, verifiedAt: new Date(now()).toISOString() });
+      return toCredential(cached);
+    }
+    cache.remove(options.server, options.clusterId);
+  }
+  return login(options, cache, now);
+}
+
+async function login(options: PluginOptions, cache: CredentialCache, now: () => number): Promise<Credential> {
+  cache.ensureDir();
+  const lockPath = `${cache.pathOf(options.server, options.clusterId)}.lock`;
+  const fromOther = (): CachedCredential | undefined => {
+    const entry = cache.read(options.server, options.clusterId);
+    return entry && fresh(entry, now()) && now() - Date.parse(entry.verifiedAt) < VERIFY_INTERVAL_MS ? entry : undefined;
+  };
+  const made = await withLoginLock(lockPath, { maxWaitMs: LOCK_WAIT_MS, satisfied: () => fromOther() !== undefined }, async () => {
+    // Another run may have logged in between our cache read and taking the lock.
+    const other = fromOther();
+    if (other) return other;
+    const { username, password } = await credentials(options);
+    const { login: postLogin } = await import('./gateway-client.js');
+    const answer = await postLogin(target(options.server, options.caData), { username, password, clusterId: options.clusterId });
+    const at = new Date(now()).toISOString();
+    const entry: CachedCredential = {
+      server: options.server,
+      clusterId: options.clusterId,
+      token: answer.token,
+      tokenId: answer.tokenId,
+      obtainedAt: at,
+      expiresAt: answer.expiresAt.toISOString(),
+      verifiedAt: at,
+      caData: options.caData,
+    };
+    cache.write(entry);
+    return entry;
+  });
+  const entry = made ?? fromOther();
+  if (!entry) throw new PluginError('another kubegate token run was logging in and left no credential; try again');
+  return toCredential(entry);
+}
+
+/** Username and password from the environment, else the terminal when kubectl gave us one. */
+async function credentials(options: PluginOptions): Promise<{ username: string; password: string }> {
+  if (options.username && options.password) return { username: options.username, password: options.password };
+  if (!options.interactive) {
+    throw new PluginError(
+      `not logged in to ${options.server} for cluster ${options.clusterId}: set KUBEGATE_USERNAME and KUBEGATE_PASSWORD, or run kubectl in a terminal`,
+      2,
+    );
+  }
+  const { promptCredentials } = await import('./prompt.js');
+  return promptCredentials(options.server, { username: options.username || undefined });
+}
+
+function toCredential(entry: CachedCredential): Credential {
+  return { token: entry.token, expiresAt: new Date(entry.expiresAt) };
+}
+
+/** `--logout`: revokes (best effort) and forgets cached credentials, all or one gateway's or one cluster's. */
+export async function logout(options: { configDir: string; server?: string | undefined; clusterId?: string | undefined }): Promise<{ removed: number; revoked: number }> {
+  const cache = new CredentialCache(options.configDir);
+  const entries = cache.list(options.server).filter(({ entry }) => options.clusterId === undefined || entry.clusterId === options.clusterId);
+  if (entries.length === 0) return { removed: 0, revoked: 0 };
+  const { revokeToken } = await import('./gateway-client.js');
+  const results = await Promise.all(
+    entries.map(async ({ path, entry }) => {
+      const revoked = await revokeToken(target(entry.server, entry.caData), entry.token);
+      removeFile(path);
+      return revoked;
+    }),
+  );
+  return { removed: entries.length, revoked: results.filter(Boolean).length };
+}
