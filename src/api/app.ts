@@ -5,12 +5,17 @@ import { sendApiError } from '../http/render-error.js';
 import type { ApiContext } from './context.js';
 import { requireToken } from './authenticate.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { auditApiCalls } from './audit.js';
+import { requestIdOf } from './request-identity.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { memberRoutes } from './routes/members.js';
 import { settingRoutes } from './routes/settings.js';
+import { authnSyncRoutes } from './routes/authn-sync.js';
+import { kubeconfigRoutes } from './routes/kubeconfig.js';
 
 const BODY_LIMIT = '64kb';
 
@@ -21,20 +26,36 @@ export function createApiApp(ctx: ApiContext): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(healthRoutes(ctx));
+  app.use(auditApiCalls(ctx));
+  app.use(healthRoutes(ctx), metricsRoutes(ctx));
 
   const v1 = express.Router();
-  v1.use(requireJsonBody, express.json({ limit: BODY_LIMIT, strict: true }));
+  v1.use(requireJsonBody, bodyDeadline(ctx.bodyTimeoutMs), express.json({ limit: BODY_LIMIT, strict: true }));
   const any = requireToken(ctx.authenticator, ctx.lastUsed, 'any');
   const unscoped = requireToken(ctx.authenticator, ctx.lastUsed, 'unscoped');
   v1.use(sessionRoutes(ctx, { any }));
+  // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
+  v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);
-  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), settingRoutes(ctx));
+  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
   app.use('/v1', v1);
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(notFound('no such endpoint')));
   app.use(renderError(ctx));
   return app;
+}
+
+/** Drops a client that trickles its body (slowloris on the API; proxied bodies stream freely). */
+function bodyDeadline(ms: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.complete) return next();
+    const timer = setTimeout(() => req.socket.destroy(), ms);
+    timer.unref();
+    const clear = (): void => clearTimeout(timer);
+    req.once('end', clear);
+    res.once('close', clear);
+    next();
+  };
 }
 
 /** Refuses bodies that are not JSON, before parsing. */
@@ -59,7 +80,7 @@ function renderError(ctx: ApiContext) {
     } else if (!(err instanceof GatewayError) && typeof e.status === 'number' && e.status < 500) {
       error = new GatewayError('BadRequest', 'bad request');
     }
-    const rendered = sendApiError(res, error);
+    const rendered = sendApiError(res, error, requestIdOf(req));
     if (rendered.code >= 500) ctx.log.error({ err, method: req.method, path: req.path }, 'management API error');
   };
 }

@@ -8,6 +8,11 @@ interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serveCommand,
+  token: async () => (await import('./token.js')).tokenCommand,
+  webhook: async () => (await import('./webhook.js')).webhookCommand,
+  'render webhook-config': async () => (await import('./render-webhook-config.js')).renderWebhookConfigCommand,
+  'render kube-api-auth': async () => (await import('./render-kube-api-auth.js')).renderKubeApiAuthCommand,
+  'render impersonator': async () => (await import('./render-impersonator.js')).renderImpersonatorCommand,
 };
 
 function usage(): string {
@@ -19,6 +24,11 @@ function usage(): string {
 
 const SUMMARIES: Record<string, string> = {
   serve: 'run the gateway (HTTPS API, proxy, web UI)',
+  token: 'kubectl credential plugin (prints an ExecCredential)',
+  webhook: 'run the kube-api-auth TokenReview webhook for one cluster',
+  'render webhook-config': 'print the kube-apiserver webhook config (kube-api-authn-webhook.yaml)',
+  'render kube-api-auth': 'print the manifests that run the webhook on a cluster',
+  'render impersonator': 'print the RBAC and ServiceAccount the gateway impersonates with',
 };
 
 /** Runs the CLI; bad usage or config exits 2 with one line on stderr. */

@@ -75,6 +75,94 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'store revision and change log for the webhook sync feed',
+    // Triggers record every change to tokens, users and memberships in the same transaction as
+    // the change itself, cascaded deletes included, so the sync feed (SPEC §8) can be incremental
+    // and stays correct when several gateway replicas share one database: nothing lives in a
+    // process's memory. Revisions come from one counter row rather than an autoincrement, so in
+    // PostgreSQL the row lock orders writers and revisions become visible in commit order (a
+    // reader never skips a revision that commits late). `last_used_at` writes and password
+    // changes are not changes the feed cares about, so they do not bump the revision.
+    sql: `
+      create table store_revision (
+        id             integer primary key check (id = 1),
+        epoch          text not null,
+        revision       integer not null,
+        pruned_through integer not null
+      );
+      insert into store_revision (id, epoch, revision, pruned_through) values (1, lower(hex(randomblob(8))), 0, 0);
+
+      create table changes (
+        revision   integer primary key,
+        kind       text not null,
+        key        text not null,
+        cluster_id text,
+        at         integer not null
+      );
+      create index changes_at on changes (at);
+
+      create trigger tokens_insert_change after insert on tokens begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'token', new.id, new.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger tokens_delete_change after delete on tokens begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'token', old.id, old.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger tokens_update_change after update on tokens
+        when old.id is not new.id or old.kind is not new.kind or old.user_id is not new.user_id
+          or old.cluster_id is not new.cluster_id or old.secret_hash is not new.secret_hash or old.expires_at is not new.expires_at
+      begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'token', new.id, new.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+        -- A token moved between clusters (or renamed) is also a change for where it was.
+        update store_revision set revision = revision + 1 where id = 1 and (old.cluster_id is not new.cluster_id or old.id is not new.id);
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'token', old.id, old.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision
+          where id = 1 and (old.cluster_id is not new.cluster_id or old.id is not new.id);
+      end;
+
+      create trigger users_insert_change after insert on users begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'user', new.id, null, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger users_delete_change after delete on users begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'user', old.id, null, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger users_update_change after update on users
+        when old.username is not new.username or old.groups_json is not new.groups_json
+          or old.admin is not new.admin or old.enabled is not new.enabled
+      begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'user', new.id, null, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+
+      create trigger members_insert_change after insert on members begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'member', new.principal, new.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger members_delete_change after delete on members begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'member', old.principal, old.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+      create trigger members_update_change after update on members when old.role is not new.role begin
+        update store_revision set revision = revision + 1 where id = 1;
+        insert into changes (revision, kind, key, cluster_id, at)
+          select revision, 'member', new.principal, new.cluster_id, cast(strftime('%s', 'now') as integer) * 1000 from store_revision where id = 1;
+      end;
+    `,
+  },
 ];
 
 /** Applies every migration the database has not recorded yet, each in its own transaction. */

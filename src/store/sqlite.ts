@@ -10,6 +10,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { ConfigError, StoreUnavailableError, conflict, notFound } from '../errors.js';
 import { migrate } from './sqlite-migrations.js';
 import type {
+  Change,
   Cluster,
   ClusterPatch,
   Member,
@@ -18,6 +19,7 @@ import type {
   NewToken,
   NewUser,
   Store,
+  StoreRevision,
   TokenKind,
   TokenRecord,
   TokenVerdictRecord,
@@ -98,6 +100,13 @@ interface MemberRow {
   role: string;
 }
 
+interface ChangeRow {
+  revision: number;
+  kind: string;
+  key: string;
+  cluster_id: string | null;
+}
+
 const USER_COLUMNS = 'id, username, password_hash, groups_json, admin, enabled, created_at, updated_at';
 const CLUSTER_COLUMNS =
   'id, name, server, ca_data, insecure_skip_tls_verify, credential_json, authorized_endpoint_json, created_at, updated_at';
@@ -175,6 +184,18 @@ function prepareStatements(db: Db) {
        where principal in (select value from json_each(?))
        order by cluster_id, principal`,
     ),
+
+    getRevision: db.prepare<[], StoreRevision & { pruned_through: number }>(
+      'select epoch, revision, pruned_through from store_revision where id = 1',
+    ),
+    listChanges: db.prepare<{ clusterId: string; since: number; until: number }, ChangeRow>(
+      `select revision, kind, key, cluster_id from changes
+       where revision > @since and revision <= @until and (kind = 'user' or cluster_id = @clusterId)
+       order by revision`,
+    ),
+    newestChangeBefore: db.prepare<[number], number | null>('select max(revision) from changes where at < ?').pluck(),
+    deleteChangesThrough: db.prepare<[number]>('delete from changes where revision <= ?'),
+    setPrunedThrough: db.prepare<[number]>('update store_revision set pruned_through = max(pruned_through, ?) where id = 1'),
 
     getSettings: db.prepare<[], { name: string; value: string }>('select name, value from settings'),
     putSetting: db.prepare<[string, string]>(
@@ -391,6 +412,34 @@ class SqliteStore implements Store {
     return guard(() => this.q.membershipsOf.all(JSON.stringify(principals)).map(toMember));
   }
 
+  async getRevision(): Promise<StoreRevision> {
+    return guard(() => {
+      const row = this.q.getRevision.get()!;
+      return { epoch: row.epoch, revision: row.revision };
+    });
+  }
+
+  async listChanges(query: { clusterId: string; since: number; until: number }): Promise<Change[] | undefined> {
+    return guard(() =>
+      this.db.transaction(() => {
+        if (query.since < this.q.getRevision.get()!.pruned_through) return undefined;
+        return this.q.listChanges.all(query).map(toChange);
+      })(),
+    );
+  }
+
+  async pruneChanges(before: Date): Promise<number> {
+    return guard(() =>
+      this.db.transaction(() => {
+        // Pruning by revision keeps the log gap-free: everything up to the newest old change goes.
+        const through = this.q.newestChangeBefore.get(before.getTime());
+        if (through === null || through === undefined) return 0;
+        this.q.setPrunedThrough.run(through);
+        return this.q.deleteChangesThrough.run(through).changes;
+      }).immediate(),
+    );
+  }
+
   async getSettings(): Promise<Record<string, string>> {
     return guard(() => Object.fromEntries(this.q.getSettings.all().map((r) => [r.name, r.value])));
   }
@@ -475,6 +524,10 @@ function toCluster(r: ClusterRow): Cluster {
 
 function toMember(r: MemberRow): Member {
   return { clusterId: r.cluster_id, principal: r.principal, role: r.role as MemberRole };
+}
+
+function toChange(r: ChangeRow): Change {
+  return { revision: r.revision, kind: r.kind as Change['kind'], key: r.key, clusterId: r.cluster_id };
 }
 
 function mapOptional<R, T>(row: R | undefined, map: (row: R) => T): T | undefined {

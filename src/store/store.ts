@@ -104,6 +104,29 @@ export interface Member {
   role: MemberRole;
 }
 
+/**
+ * One recorded change, for the webhook sync feed (SPEC §8). The store records a change in the same
+ * transaction as every write to a token, a user (username, groups, admin, enabled) or a membership,
+ * cascaded deletes included; last-use writes and password changes are not changes.
+ */
+export interface Change {
+  /** Store-wide, strictly increasing; one per changed row. */
+  revision: number;
+  /** `token`: key is the token id; `user`: the user id; `member`: the principal. */
+  kind: 'token' | 'user' | 'member';
+  key: string;
+  /** The token's or membership's cluster; null for users and unscoped tokens. */
+  clusterId: string | null;
+}
+
+/** Where the change log stands. */
+export interface StoreRevision {
+  /** Random id of this database, so a revision from another database is never taken for ours. */
+  epoch: string;
+  /** The revision of the newest change (0 when none). */
+  revision: number;
+}
+
 export interface Store {
   /** Checks the database answers (for `/readyz`). */
   ping(): Promise<void>;
@@ -143,6 +166,17 @@ export interface Store {
   deleteMember(clusterId: string, principal: string): Promise<boolean>;
   /** Every membership held by any of `principals`, across clusters. */
   membershipsOf(principals: readonly string[]): Promise<Member[]>;
+
+  /** The current revision of the change log. */
+  getRevision(): Promise<StoreRevision>;
+  /**
+   * Changes with `since < revision <= until` that concern `clusterId` (its tokens and memberships,
+   * and every user change), oldest first; undefined when some of them were pruned already (the
+   * caller must start from a full copy).
+   */
+  listChanges(query: { clusterId: string; since: number; until: number }): Promise<Change[] | undefined>;
+  /** Forgets changes recorded before `before`; returns how many. */
+  pruneChanges(before: Date): Promise<number>;
 
   getSettings(): Promise<Record<string, string>>;
   putSetting(name: string, value: string): Promise<void>;

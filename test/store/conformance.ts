@@ -351,6 +351,99 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
       });
     });
 
+    describe('change log', () => {
+      const since = async (from: number, clusterId = 'c-prod') => {
+        const { revision } = await store.getRevision();
+        const changes = await store.listChanges({ clusterId, since: from, until: revision });
+        assert.ok(changes, 'expected the changes to be retained');
+        return { revision, changes: changes.map((c) => `${c.kind}:${c.key}:${c.clusterId ?? '-'}`) };
+      };
+
+      beforeEach(async () => {
+        await store.createCluster(tokenCluster);
+        await store.createCluster(certCluster);
+      });
+
+      it('starts at a stable epoch and bumps the revision once per changed row', async () => {
+        const first = await store.getRevision();
+        assert.match(first.epoch, /^\S{8,}$/);
+        await store.createUser(newUser('alice'));
+        await store.createToken(newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'member' });
+        const after = await store.getRevision();
+        assert.equal(after.epoch, first.epoch);
+        assert.equal(after.revision, first.revision + 3);
+        assert.deepEqual((await since(first.revision)).changes, ['user:u-alice:-', 'token:t-1:c-prod', 'member:user:alice:c-prod']);
+      });
+
+      it('records user changes that matter, and not password changes or last use', async () => {
+        await store.createUser(newUser('alice'));
+        await store.createToken(newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        const start = (await store.getRevision()).revision;
+        await store.updateUser('u-alice', { passwordHash: 'other' });
+        await store.touchTokens(new Map([['t-1', new Date()]]));
+        await store.putMember({ clusterId: 'c-prod', principal: 'group:ops', role: 'member' });
+        await store.putMember({ clusterId: 'c-prod', principal: 'group:ops', role: 'member' });
+        assert.deepEqual((await since(start)).changes, ['member:group:ops:c-prod']);
+        const mid = (await store.getRevision()).revision;
+        await store.updateUser('u-alice', { enabled: false });
+        await store.updateUser('u-alice', { groups: ['ops'] });
+        await store.updateUser('u-alice', { admin: true });
+        assert.deepEqual((await since(mid)).changes, ['user:u-alice:-', 'user:u-alice:-', 'user:u-alice:-']);
+      });
+
+      it('filters by cluster: its tokens and members, every user, no unscoped token', async () => {
+        await store.createUser(newUser('alice'));
+        const start = (await store.getRevision()).revision;
+        await store.createToken(newToken('t-prod', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        await store.createToken(newToken('t-dev', { kind: 'kubeconfig', clusterId: 'c-dev' }));
+        await store.createToken(newToken('t-api'));
+        await store.putMember({ clusterId: 'c-dev', principal: 'user:alice', role: 'owner' });
+        await store.updateUser('u-alice', { groups: [] });
+        assert.deepEqual((await since(start)).changes, ['token:t-prod:c-prod', 'user:u-alice:-']);
+        assert.deepEqual((await since(start, 'c-dev')).changes, ['token:t-dev:c-dev', 'member:user:alice:c-dev', 'user:u-alice:-']);
+        const { revision } = await store.getRevision();
+        const window = await store.listChanges({ clusterId: 'c-prod', since: start, until: start + 1 });
+        assert.deepEqual(window?.map((c) => c.key), ['t-prod']);
+        assert.deepEqual(await store.listChanges({ clusterId: 'c-prod', since: revision, until: revision }), []);
+      });
+
+      it('records cascaded deletes of a user and of a cluster', async () => {
+        await store.createUser(newUser('alice'));
+        await store.createToken(newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        await store.createToken(newToken('t-2', { kind: 'session', clusterId: 'c-dev' }));
+        await store.putMember({ clusterId: 'c-prod', principal: 'user:alice', role: 'member' });
+        const start = (await store.getRevision()).revision;
+        await store.deleteUser('u-alice');
+        const afterUser = await since(start);
+        assert.deepEqual(afterUser.changes.sort(), ['token:t-1:c-prod', 'user:u-alice:-']);
+        await store.deleteCluster('c-prod');
+        assert.deepEqual((await since(afterUser.revision)).changes, ['member:user:alice:c-prod']);
+        await store.createUser(newUser('bob'));
+        await store.createToken(newToken('t-3', { userId: 'u-bob', kind: 'api', clusterId: 'c-dev' }));
+        const beforeExpiry = (await store.getRevision()).revision;
+        await store.deleteExpiredTokens(new Date(Date.now() + 1000));
+        await store.createToken(newToken('t-4', { userId: 'u-bob', kind: 'api', clusterId: 'c-dev', expiresAt: new Date(Date.now() - 1) }));
+        await store.deleteExpiredTokens(new Date());
+        assert.deepEqual((await since(beforeExpiry, 'c-dev')).changes, ['token:t-4:c-dev', 'token:t-4:c-dev']);
+      });
+
+      it('forgets pruned changes and then says the caller must start over', async () => {
+        await store.createUser(newUser('alice'));
+        const start = (await store.getRevision()).revision;
+        await store.createToken(newToken('t-1', { kind: 'kubeconfig', clusterId: 'c-prod' }));
+        assert.equal(await store.pruneChanges(new Date(Date.now() - 60_000)), 0);
+        assert.ok(await store.listChanges({ clusterId: 'c-prod', since: 0, until: start + 1 }));
+        assert.ok((await store.pruneChanges(new Date(Date.now() + 60_000))) >= 2);
+        const { revision } = await store.getRevision();
+        assert.equal(revision, start + 1, 'pruning keeps the revision');
+        assert.equal(await store.listChanges({ clusterId: 'c-prod', since: start, until: revision }), undefined);
+        assert.deepEqual(await store.listChanges({ clusterId: 'c-prod', since: revision, until: revision }), []);
+        await store.deleteToken('t-1');
+        assert.deepEqual((await since(revision)).changes, ['token:t-1:c-prod']);
+      });
+    });
+
     describe('settings and lifecycle', () => {
       it('stores, overwrites and returns settings', async () => {
         assert.deepEqual(await store.getSettings(), {});

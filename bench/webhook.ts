@@ -1,0 +1,183 @@
+/**
+ * Issue 5's benchmark: TokenReviews per second and p99 latency of the built `kubegate webhook`,
+ * serving a state file of `--tokens` tokens, loaded with wrk over keep-alive connections; plus the
+ * in-process cost of one review (parse + lookup + hash + answer).
+ *
+ *   npm run build && node --import tsx bench/webhook.ts [--tokens 10000] [--connections 4] [--duration 5] [--rounds 3] [--pin]
+ *
+ * Needs wrk (`apt-get install -y wrk`). Each round also loads a bare `node:http` server that answers
+ * a constant, with the same wrk settings: the ceiling of Node's HTTP on this machine, so the figures
+ * can be read on a shared or noisy host. `--pin` pins the server to core 0 and wrk to core 1 with
+ * taskset. The gateway URL is unreachable on purpose: the webhook serves from the state file and
+ * retries in the background, as it would with the gateway down.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { issueToken } from '../src/auth/tokens.js';
+import type { SyncedToken, SyncedUser } from '../src/sync/protocol.js';
+import { AuthnCopy } from '../src/webhook/authn-copy.js';
+import { writeState } from '../src/webhook/state-file.js';
+import { parseTokenReview, tokenReviewResponse } from '../src/webhook/token-review.js';
+
+const { values } = parseArgs({
+  options: {
+    tokens: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '4' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    pin: { type: 'boolean', default: false },
+  },
+});
+const tokenCount = Number(values.tokens);
+const connections = Number(values.connections);
+const duration = Number(values.duration);
+const rounds = Number(values.rounds);
+const root = new URL('..', import.meta.url).pathname;
+const hasTaskset = Boolean(values.pin) && spawnSync('taskset', ['--version']).status === 0 && cpus().length >= 2;
+
+// The baseline: Node's HTTP server doing nothing but read the body and answer a constant.
+const BASELINE = `require('node:http').createServer((req, res) => { req.on('data', () => {}); req.on('end', () => {
+  const b = '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","status":{"authenticated":false}}';
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length }); res.end(b); }); })
+  .listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));`;
+
+function pinned(core: number, cmd: string, args: string[]): ChildProcess {
+  const [c, a] = hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+  return spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('webhook did not become healthy');
+}
+
+/** A copy of `n` tokens over n/10 users, and a sample of their bearer strings. */
+function fixture(n: number): { tokens: SyncedToken[]; users: SyncedUser[]; bearer: string[] } {
+  const users: SyncedUser[] = [];
+  for (let i = 0; i < Math.max(1, n / 10); i++) users.push({ id: `u-user${i}`, username: `user${i}`, groups: ['dev', 'ops'], enabled: true, member: true });
+  const tokens: SyncedToken[] = [];
+  const bearer: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = issueToken();
+    tokens.push({ id: t.id, kind: 'kubeconfig', userId: users[i % users.length]!.id, secretHash: t.secretHash, expiresAt: null });
+    if (bearer.length < 1000) bearer.push(t.token);
+  }
+  return { tokens, users, bearer };
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function runWrk(url: string, bodiesFile: string): WrkResult {
+  const script = join(tmpdir(), 'kubegate-webhook-bench.lua');
+  // Cycles through real review bodies so every request costs a lookup and a hash.
+  writeFileSync(
+    script,
+    `local bodies = {}
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99), summary.errors.status))
+end
+`,
+  );
+  const wrkArgs = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, `${url}/v1/authenticate`, '--', bodiesFile];
+  const r = hasTaskset ? spawnSync('taskset', ['-c', '1', 'wrk', ...wrkArgs], { encoding: 'utf8' }) : spawnSync('wrk', wrkArgs, { encoding: 'utf8' });
+  const m = /RESULT ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
+  if (Number(m[4]) > 0) throw new Error(`wrk saw ${m[4]} non-2xx answers`);
+  return { rps: Number(m[1]), p50: Number(m[2]) / 1000, p99: Number(m[3]) / 1000 };
+}
+
+/** Microseconds per review in-process: what one request costs before any HTTP. */
+function inProcess(copy: AuthnCopy, bodies: string[]): number {
+  const n = 200_000;
+  let sink = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const review = parseTokenReview(bodies[i % bodies.length]!);
+    sink += tokenReviewResponse(review.apiVersion, copy.review(review.token)).length;
+  }
+  const us = Number(process.hrtime.bigint() - started) / 1000 / n;
+  if (sink === 0) throw new Error('unreachable');
+  return us;
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('wrk', ['--version']).error) throw new Error('wrk not found: apt-get install -y wrk');
+  const dir = mkdtempSync(join(tmpdir(), 'kubegate-webhook-bench-'));
+  let webhook: ChildProcess | undefined;
+  let baseline: ChildProcess | undefined;
+  try {
+    const { tokens, users, bearer } = fixture(tokenCount);
+    await writeState(dir, { clusterId: 'bench', gateway: 'http://127.0.0.1:9', syncedAt: new Date(), snapshot: { epoch: 'bench', revision: 1, tokens, users } });
+    const bodies = bearer.map((token, i) => JSON.stringify({ apiVersion: i % 2 ? 'authentication.k8s.io/v1' : 'authentication.k8s.io/v1beta1', kind: 'TokenReview', spec: { token, audiences: ['https://kubernetes.default.svc.cluster.local'] } }));
+    const bodiesFile = join(dir, 'bodies.txt');
+    writeFileSync(bodiesFile, bodies.join('\n') + '\n');
+    writeFileSync(join(dir, 'agent'), issueToken().token);
+
+    const copy = new AuthnCopy();
+    copy.restore({ epoch: 'bench', revision: 1, tokens, users });
+    const check = copy.review(bearer[0]!);
+    if (!check.authenticated) throw new Error('fixture token refused');
+    const perReview = inProcess(copy, bodies);
+
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    webhook = pinned(0, process.execPath, [join(root, 'bin/kubegate'), 'webhook', '--gateway=http://127.0.0.1:9', '--cluster=bench', `--agent-token-file=${join(dir, 'agent')}`, `--state-dir=${dir}`, `--listen=127.0.0.1:${port}`, '--log-level=error']);
+    await waitHealthy(url);
+    const basePort = await freePort();
+    baseline = pinned(0, process.execPath, ['-e', BASELINE, String(basePort)]);
+    const baseUrl = `http://127.0.0.1:${basePort}`;
+    await waitHealthy(baseUrl);
+    runWrk(url, bodiesFile); // warm-up
+    runWrk(baseUrl, bodiesFile);
+    const results: WrkResult[] = [];
+    const baselines: WrkResult[] = [];
+    for (let r = 0; r < rounds; r++) {
+      results.push(runWrk(url, bodiesFile));
+      baselines.push(runWrk(baseUrl, bodiesFile));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const line = (r: WrkResult) => `${Math.round(r.rps)} reviews/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms`;
+
+    console.log(`kubegate webhook: ${tokenCount} tokens, wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds, ${hasTaskset ? 'pinned' : 'unpinned'}`);
+    for (let i = 0; i < rounds; i++) console.log(`  round ${i + 1}: webhook ${line(results[i]!)} | bare node:http ${line(baselines[i]!)}`);
+    const summary = (xs: WrkResult[]) => `${Math.round(median(xs.map((r) => r.rps)))} reviews/s, p50 ${median(xs.map((r) => r.p50)).toFixed(3)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(3)} ms`;
+    console.log(`  median webhook:        ${summary(results)}`);
+    console.log(`  median bare node:http: ${summary(baselines)}`);
+    console.log(`  in-process: ${perReview.toFixed(2)} µs per review (parse + lookup + SHA-256 + answer)`);
+  } finally {
+    webhook?.kill('SIGTERM');
+    baseline?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

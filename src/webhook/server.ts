@@ -1,0 +1,88 @@
+/**
+ * The webhook's HTTP surface (SPEC §8): `POST /v1/authenticate` (TokenReview) and `GET /healthz`.
+ * Plain `node:http` with no framework: a review is read, decided from memory and answered in a
+ * few microseconds, and kube-apiserver calls it on every uncached request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GatewayError } from '../errors.js';
+import { statusBody } from '../http/render-error.js';
+import type { AuthnCopy } from './authn-copy.js';
+import { MalformedReviewError, parseTokenReview, tokenReviewResponse } from './token-review.js';
+
+/** Largest review accepted; real ones are a token (a few KiB at most for foreign JWTs) and audiences. */
+export const MAX_REVIEW_BYTES = 64 * 1024;
+
+function send(res: ServerResponse, code: number, body: string, contentType = 'application/json'): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, err: GatewayError): void {
+  if (err.code === 413 || err.code === 400) res.setHeader('Connection', 'close');
+  send(res, err.code, statusBody(err));
+}
+
+/** Reads the body up to `MAX_REVIEW_BYTES`; undefined (after answering 413) when larger. */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  // Made only when needed: an Error captures a stack trace, too dear for every review.
+  const tooLarge = (): GatewayError => new GatewayError('RequestEntityTooLarge', `review larger than ${MAX_REVIEW_BYTES} bytes`);
+  if (declared > MAX_REVIEW_BYTES) {
+    sendError(res, tooLarge());
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REVIEW_BYTES) {
+        if (!res.headersSent) sendError(res, tooLarge());
+        req.destroy();
+        resolve(undefined);
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function authenticate(req: IncomingMessage, res: ServerResponse, copy: AuthnCopy): Promise<void> {
+  const body = await readBody(req, res);
+  if (body === undefined) return;
+  let review;
+  try {
+    review = parseTokenReview(body);
+  } catch (err) {
+    if (err instanceof MalformedReviewError) return sendError(res, new GatewayError('BadRequest', `malformed TokenReview: ${err.message}`));
+    throw err;
+  }
+  // Before the first copy is loaded there is nothing to decide with: an error, not a "no".
+  if (!copy.loaded) return sendError(res, new GatewayError('ServiceUnavailable', 'no copy of the tokens loaded yet'));
+  send(res, 200, tokenReviewResponse(review.apiVersion, copy.review(review.token)));
+}
+
+/** Builds (does not start) the webhook's server. */
+export function createWebhookServer(copy: AuthnCopy, onError: (err: unknown) => void): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => {
+    const path = req.url?.split('?', 1)[0];
+    if (path === '/v1/authenticate') {
+      if (req.method !== 'POST') return sendError(res, new GatewayError('MethodNotAllowed', 'POST a TokenReview'));
+      authenticate(req, res, copy).catch((err: unknown) => {
+        onError(err);
+        if (!res.headersSent) sendError(res, new GatewayError('InternalError', 'internal error'));
+      });
+      return;
+    }
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return copy.loaded ? send(res, 200, 'ok', 'text/plain') : send(res, 503, 'no copy of the tokens loaded yet', 'text/plain');
+    }
+    sendError(res, new GatewayError('NotFound', 'not found'));
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
