@@ -115,6 +115,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     metrics,
     trust,
     metricsToken,
+    bodyTimeoutMs: config.bodyTimeoutMs,
     loginThrottle: {
       byUser: new FailureThrottle({ freeFailures: 5, baseLockMs: 1_000, maxLockMs: 5 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
       byAddress: new FailureThrottle({ freeFailures: 20, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
@@ -134,7 +135,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleRequest(req, res);
     else app(req, res);
   };
-  const serverOptions = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
+  const serverOptions = {
+    maxHeaderSize: config.maxHeaderBytes,
+    // Slowloris: headers must arrive in time. No whole-request timeout: proxied uploads, watches
+    // and exec streams run as long as they need; API bodies have their own limit (api/app.ts).
+    headersTimeout: config.headerTimeoutMs,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.headerTimeoutMs / 4)),
+    keepAliveTimeout: 65_000,
+  };
   const server: Server = tls
     ? createHttpsServer({ ...serverOptions, cert: tls.certPem, key: tls.keyPem }, onRequest)
     : createHttpServer(serverOptions, onRequest);
@@ -146,6 +155,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     if (!socket.writable) return socket.destroy();
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${code}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    // Do not wait for a client that never reads or closes its side.
+    setTimeout(() => socket.destroy(), 1_000).unref();
   });
 
   await new Promise<void>((resolve, reject) => {

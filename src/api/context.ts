@@ -29,6 +29,8 @@ export interface ApiContext {
   trust: ProxyTrust;
   /** Failed-login backoff per username and per client address. */
   loginThrottle: { byUser: FailureThrottle; byAddress: FailureThrottle };
+  /** API request bodies must arrive within this time. */
+  bodyTimeoutMs: number;
   /** Bearer token `/metrics` requires, when configured. */
   metricsToken: string | undefined;
 }

@@ -39,6 +39,10 @@ export interface GatewayConfig {
   auditLogMaxFiles: number;
   /** When set, `/metrics` needs `Authorization: Bearer <this>`. */
   metricsTokenFile: string | undefined;
+  /** A client must send its request headers within this time (slowloris). */
+  headerTimeoutMs: number;
+  /** Management API bodies must arrive within this time; proxied bodies stream without a limit. */
+  bodyTimeoutMs: number;
 }
 
 interface Setting {
@@ -85,6 +89,8 @@ export const GATEWAY_SETTINGS = {
   auditLog: { flag: 'audit-log', env: 'KUBEGATE_AUDIT_LOG', default: undefined, help: 'audit log file (default: stdout)' },
   auditLogMaxSize: { flag: 'audit-log-max-size', env: 'KUBEGATE_AUDIT_LOG_MAX_SIZE', default: '104857600', help: 'rotate the audit file past this many bytes' },
   auditLogMaxFiles: { flag: 'audit-log-max-files', env: 'KUBEGATE_AUDIT_LOG_MAX_FILES', default: '5', help: 'rotated audit files kept' },
+  headerTimeout: { flag: 'header-timeout', env: 'KUBEGATE_HEADER_TIMEOUT', default: '30s', help: 'time allowed to send request headers' },
+  bodyTimeout: { flag: 'body-timeout', env: 'KUBEGATE_BODY_TIMEOUT', default: '30s', help: 'time allowed to send a management API body' },
   metricsTokenFile: { flag: 'metrics-token-file', env: 'KUBEGATE_METRICS_TOKEN_FILE', default: undefined, help: 'file holding a bearer token that /metrics requires' },
 } satisfies Record<string, Setting>;
 
@@ -151,6 +157,8 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     auditLogMaxBytes: parseCount(name('auditLogMaxSize'), req('auditLogMaxSize'), 4096),
     auditLogMaxFiles: parseCount(name('auditLogMaxFiles'), req('auditLogMaxFiles'), 1, 1000),
     metricsTokenFile: raw('metricsTokenFile') && resolve(raw('metricsTokenFile')!),
+    headerTimeoutMs: parseDuration(name('headerTimeout'), req('headerTimeout')),
+    bodyTimeoutMs: parseDuration(name('bodyTimeout'), req('bodyTimeout')),
   };
 }
 

@@ -16,12 +16,12 @@ async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
 }
 
 /** Opens a raw TLS connection to the gateway and sends an upgrade request; resolves with the head of the answer. */
-function rawUpgrade(world: ProxyWorld, path: string, lines: string[]): Promise<{ socket: TLSSocket; head: string; rest: Buffer }> {
+function rawUpgrade(world: ProxyWorld, path: string, lines: string[]): Promise<{ socket: TLSSocket; head: string; rest: Buffer<ArrayBufferLike> }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port: Number(new URL(world.gw.url).port), ca: world.gw.caPem, servername: 'localhost' }, () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`);
     });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer<ArrayBufferLike> = Buffer.alloc(0);
     const onData = (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
       const end = buf.indexOf('\r\n\r\n');
@@ -35,7 +35,7 @@ function rawUpgrade(world: ProxyWorld, path: string, lines: string[]): Promise<{
   });
 }
 
-function readBytes(socket: TLSSocket, n: number, initial = Buffer.alloc(0)): Promise<Buffer> {
+function readBytes(socket: TLSSocket, n: number, initial: Buffer<ArrayBufferLike> = Buffer.alloc(0)): Promise<Buffer<ArrayBufferLike>> {
   return new Promise((resolve) => {
     let buf = initial;
     if (buf.length >= n) return resolve(buf);

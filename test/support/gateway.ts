@@ -31,6 +31,8 @@ export async function startTestGateway(flags: string[] = [], options: { clock?: 
       '--admin-password', ADMIN_PASSWORD,
       '--shutdown-timeout', '1s',
       '--log-level', 'debug',
+      // Keep audit lines out of the test output; tests that read them pass their own path.
+      '--audit-log', join(dir, 'audit.log'),
       ...flags,
     ],
     {},
