@@ -1,0 +1,82 @@
+/**
+ * Which handler answers a request, once it is authenticated, impersonated and authorized.
+ * Plain requests and upgrade requests are routed separately because Node hands them over
+ * differently (a response object versus a raw socket).
+ */
+import { findResource } from './catalog.js';
+import type { HttpContext, UpgradeContext } from './context.js';
+import { discoveryReply } from './discovery.js';
+import { isWebSocketRequest } from './authn.js';
+import { chooseProtocol, parseExecRequest, serveExec } from './exec.js';
+import { serveLog } from './logs.js';
+import { openapiReply } from './openapi.js';
+import { send } from './respond.js';
+import { serveStoredResource } from './rest.js';
+import { serveSelfSubjectReview } from './selfsubjectreview.js';
+import { isSpdyUpgrade, serveSpdyEcho } from './spdy.js';
+import { badRequest, methodNotAllowed, pathNotFound, upgradeRefused } from './status.js';
+import type { KubeObject } from './types.js';
+
+const PODS = { group: '', resource: 'pods' };
+const STREAM_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+const serveNonResource = (ctx: HttpContext): void => {
+  const { path } = ctx.info;
+  if (HEALTH_PATHS.has(path)) {
+    send(ctx.res, ctx.record, { status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok', headers: { 'X-Content-Type-Options': 'nosniff' } });
+    return;
+  }
+  const reply = discoveryReply(path, ctx.req.headers.accept, new URL(ctx.url()).host) ?? openapiReply(path);
+  if (!reply) throw pathNotFound();
+  send(ctx.res, ctx.record, reply);
+};
+
+const podOf = (ctx: HttpContext | UpgradeContext): KubeObject => ctx.store.get(PODS, ctx.info.namespace, ctx.info.name);
+
+/** Routes a plain (non-upgrade) request. */
+export const routeHttp = async (ctx: HttpContext): Promise<void> => {
+  const { info } = ctx;
+  if (!info.resourceRequest) return serveNonResource(ctx);
+  const def = findResource(info.apiGroup, info.apiVersion, info.resource);
+  if (!def) throw pathNotFound();
+
+  if (info.subresource) {
+    if (def.resource !== 'pods' || !info.namespace || !info.name) throw pathNotFound();
+    if (info.subresource === 'log') {
+      if (info.verb !== 'get') throw methodNotAllowed();
+      return serveLog(ctx, podOf(ctx));
+    }
+    if (STREAM_SUBRESOURCES.has(info.subresource)) {
+      podOf(ctx); // a missing pod is a 404 before anything else
+      throw badRequest('Upgrade request required');
+    }
+    throw pathNotFound();
+  }
+  if (!def.stored) {
+    if (info.verb !== 'create') throw methodNotAllowed();
+    return serveSelfSubjectReview(ctx);
+  }
+  return serveStoredResource(ctx, def);
+};
+
+/** Routes an upgrade request (WebSocket exec, SPDY tunnels). */
+export const routeUpgrade = (ctx: UpgradeContext): void => {
+  if (ctx.options().refuseUpgrades) {
+    throw upgradeRefused();
+  }
+  const { info, req } = ctx;
+  if (isSpdyUpgrade(req) && info.path.startsWith('/spdy-echo')) return serveSpdyEcho(ctx);
+
+  const isPodStream = info.resourceRequest && info.apiGroup === '' && info.resource === 'pods' && STREAM_SUBRESOURCES.has(info.subresource);
+  if (!isPodStream || !info.namespace || !info.name) throw badRequest(`upgrade is not supported on ${info.path}`);
+  const pod = podOf(ctx);
+  if (isSpdyUpgrade(req)) return serveSpdyEcho(ctx);
+  if (!isWebSocketRequest(req)) throw badRequest(`unsupported upgrade protocol "${req.headers.upgrade ?? ''}"`);
+  if (info.subresource !== 'exec') throw badRequest(`WebSocket ${info.subresource} is not implemented by the test double`);
+
+  const exec = parseExecRequest(info.query, pod);
+  const protocol = chooseProtocol(req);
+  if (!protocol) throw badRequest(`requested protocol(s) are not supported: [${req.headers['sec-websocket-protocol'] ?? ''}]; supports [v5.channel.k8s.io v4.channel.k8s.io]`);
+  return serveExec(ctx, exec, protocol);
+};
