@@ -30,6 +30,8 @@ export interface GatewayConfig {
   authCacheTtlMs: number;
   authCacheSize: number;
   shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving (with /readyz failing) this long before closing the listener. */
+  shutdownGraceMs: number;
   /** Largest request header block accepted (kubeconfig tokens can be large). */
   maxHeaderBytes: number;
   logLevel: string;
@@ -84,6 +86,7 @@ export const GATEWAY_SETTINGS = {
   authCacheTtl: { flag: 'auth-cache-ttl', env: 'KUBEGATE_AUTH_CACHE_TTL', default: '10s', help: 'how long a successful token verdict is cached' },
   authCacheSize: { flag: 'auth-cache-size', env: 'KUBEGATE_AUTH_CACHE_SIZE', default: '10000', help: 'verdict cache entries' },
   shutdownTimeout: { flag: 'shutdown-timeout', env: 'KUBEGATE_SHUTDOWN_TIMEOUT', default: '30s', help: 'grace for in-flight requests on SIGTERM' },
+  shutdownGrace: { flag: 'shutdown-grace', env: 'KUBEGATE_SHUTDOWN_GRACE', default: '5s', help: 'serve on after SIGTERM (readyz failing) so the balancer notices' },
   maxHeaderSize: { flag: 'max-header-size', env: 'KUBEGATE_MAX_HEADER_SIZE', default: '65536', help: 'largest request header block, bytes' },
   logLevel: { flag: 'log-level', env: 'KUBEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error' },
   auditLog: { flag: 'audit-log', env: 'KUBEGATE_AUDIT_LOG', default: undefined, help: 'audit log file (default: stdout)' },
@@ -151,6 +154,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     authCacheTtlMs,
     authCacheSize: parseCount(name('authCacheSize'), req('authCacheSize'), 1, 10_000_000),
     shutdownTimeoutMs: parseDuration(name('shutdownTimeout'), req('shutdownTimeout')),
+    shutdownGraceMs: parseDuration(name('shutdownGrace'), req('shutdownGrace')),
     maxHeaderBytes: parseCount(name('maxHeaderSize'), req('maxHeaderSize'), 8192, 1 << 20),
     logLevel,
     auditLog: raw('auditLog') && resolve(raw('auditLog')!),

@@ -44,6 +44,7 @@ export interface AuditOptions {
 export class AuditLog {
   private readonly dest: Destination;
   private size = 0;
+  private closed = false;
 
   constructor(private readonly options: AuditOptions) {
     this.dest = pino.destination({ dest: options.path ?? 1, sync: false, mkdir: true });
@@ -58,6 +59,8 @@ export class AuditLog {
 
   /** Appends one line; rotates the file first when it would grow past the size limit. */
   write(record: AuditRecord): void {
+    // A stream torn down during shutdown may finish after the log closed; its line is lost, not fatal.
+    if (this.closed) return;
     const line = `${JSON.stringify({ log: 'audit', ...record })}\n`;
     if (this.options.path) {
       this.size += Buffer.byteLength(line);
@@ -82,6 +85,8 @@ export class AuditLog {
 
   /** Flushes and closes the destination. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     flush(this.dest);
     if (this.options.path) this.dest.end();
   }

@@ -12,6 +12,7 @@ import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import type { FailureThrottle } from '../auth/failure-throttle.js';
 import { GatewayError } from '../errors.js';
+import type { RequestTracker } from '../http/request-tracker.js';
 import { sendStatus, writeStatusToSocket } from '../http/render-error.js';
 import { authenticate } from './authenticate.js';
 import { authorizeCluster } from './authorize.js';
@@ -29,16 +30,14 @@ export interface ProxyDeps {
   clusters: ClusterDirectory;
   lastUsed: LastUsedRecorder;
   observers: Observers;
+  /** In-flight and long-running requests, for graceful shutdown. */
+  requests: RequestTracker;
   log: Logger;
 }
 
 export interface ProxyHandler {
   handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void>;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
-  /** Open upgrade tunnels (the HTTP server no longer tracks upgraded sockets). */
-  tunnelCount(): number;
-  /** Closes every open tunnel (at the end of a graceful shutdown). */
-  closeTunnels(): void;
 }
 
 /** Counts a 401 against the client address, then rethrows. */
@@ -51,7 +50,6 @@ function countFailure(throttle: FailureThrottle, client: string) {
 
 /** Builds the proxy's request and upgrade handlers. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
-  const tunnels = new Set<Duplex>();
   const { trust } = deps.observers;
 
   /** Every stage before forwarding, in order; the same for plain requests and upgrades. */
@@ -83,7 +81,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       const exchange = new ProxyExchange(req, deps.observers, false);
       res.once('close', () => exchange.finish());
       try {
-        await forward({ req, res, target: await prepare(req, exchange), exchange });
+        const target = await prepare(req, exchange);
+        if (exchange.info?.longRunning) deps.requests.markLongRunning(res);
+        await forward({ req, res, target, exchange });
       } catch (err) {
         refused(exchange, err, () => sendStatus(res, err, exchange.requestId));
       }
@@ -92,22 +92,13 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     async handleUpgrade(req, socket, head) {
       const exchange = new ProxyExchange(req, deps.observers, true);
       socket.on('error', () => socket.destroy());
-      tunnels.add(socket);
-      socket.once('close', () => {
-        tunnels.delete(socket);
-        exchange.finish();
-      });
+      deps.requests.trackTunnel(socket);
+      socket.once('close', () => exchange.finish());
       try {
         await tunnel({ req, socket, head, target: await prepare(req, exchange), exchange });
       } catch (err) {
         refused(exchange, err, () => writeStatusToSocket(socket, err));
       }
-    },
-
-    tunnelCount: () => tunnels.size,
-
-    closeTunnels() {
-      for (const s of tunnels) s.destroy();
     },
   };
 }

@@ -30,6 +30,7 @@ export async function startTestGateway(flags: string[] = [], options: { clock?: 
       '--certs-dir', join(dir, 'certs'),
       '--admin-password', ADMIN_PASSWORD,
       '--shutdown-timeout', '1s',
+      '--shutdown-grace', '0s',
       '--log-level', 'debug',
       // Keep audit lines out of the test output; tests that read them pass their own path.
       '--audit-log', join(dir, 'audit.log'),

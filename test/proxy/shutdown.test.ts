@@ -1,0 +1,68 @@
+/** Graceful shutdown (issue 6): readyz fails at once, accepted requests finish, streams end, no drops. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { call } from '../support/gateway.js';
+import { memberUser, startProxyWorld } from '../support/cluster.js';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('graceful shutdown', () => {
+  it('drains: readyz 503 during the grace, in-flight requests finish, watches end, then it stops', async () => {
+    const world = await startProxyWorld({ flags: ['--shutdown-grace', '600ms', '--shutdown-timeout', '5s'] });
+    let stopped = false;
+    try {
+      const { token } = await memberUser(world, { username: 'alice' });
+      const base = `/k8s/clusters/${world.clusterId}`;
+
+      // A long-running watch, open before the shutdown starts.
+      const watchEnded = new Promise<string>((resolve) => {
+        const r = request(new URL(`${base}/api/v1/namespaces/default/configmaps?watch=true`, world.gw.url), { agent: world.gw.agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+          res.on('data', () => {});
+          res.on('end', () => resolve('end'));
+          res.on('error', () => resolve('error'));
+          res.on('close', () => resolve('close'));
+        });
+        r.on('error', () => resolve('error'));
+        r.end();
+      });
+      await wait(200);
+
+      // An upload that is still sending its body when the shutdown starts.
+      const upload = new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'slow-upload' }, data: { a: 'b' } });
+        const r = request(new URL(`${base}/api/v1/namespaces/default/configmaps`, world.gw.url), {
+          method: 'POST',
+          agent: world.gw.agent,
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        r.on('error', reject);
+        r.write(body.slice(0, 10));
+        setTimeout(() => r.end(body.slice(10)), 1_200);
+      });
+      await wait(100);
+
+      const closing = world.gw.close().then(() => (stopped = true));
+      await wait(100);
+      const ready = await call(world.gw, 'GET', '/readyz');
+      assert.equal(ready.status, 503, 'readyz fails at once');
+      const during = await call(world.gw, 'GET', `${base}/api`, { token });
+      assert.equal(during.status, 200, 'still serving during the grace period');
+      assert.equal(during.headers.connection, 'close');
+
+      assert.equal(await upload, 201, 'the accepted upload finished');
+      await closing;
+      assert.ok(stopped);
+      assert.notEqual(await watchEnded, undefined);
+      await assert.rejects(call(world.gw, 'GET', '/healthz'), 'no longer listening');
+    } finally {
+      if (!stopped) await world.gw.close().catch(() => {});
+      await world.double.stop();
+      await rm(world.gw.dir, { recursive: true, force: true });
+    }
+  });
+});
