@@ -8,6 +8,8 @@ export function auditApiCalls(ctx: Pick<ApiContext, 'audit' | 'metrics' | 'trust
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     const requestId = requestIdFor(req, ctx.trust);
+    // Read at once: the socket may be detached by the time the response closes.
+    const clientAddress = ctx.trust.clientAddress(req);
     setRequestId(req, requestId);
     res.setHeader('X-Request-Id', requestId);
     res.once('close', () => {
@@ -31,7 +33,7 @@ export function auditApiCalls(ctx: Pick<ApiContext, 'audit' | 'metrics' | 'trust
         status: res.statusCode,
         bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
-        clientAddress: ctx.trust.clientAddress(req),
+        clientAddress,
         userAgent: req.headers['user-agent'],
       });
     });

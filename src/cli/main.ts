@@ -51,7 +51,11 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kubegate ${key}: ${err.message}\n`);
-      process.exit(2);
+      // Not process.exit(): an audit/log file still being opened would throw from pino's exit hook,
+      // printing a stack after our one line. Let the loop drain; force the exit if something holds it.
+      process.exitCode = 2;
+      setTimeout(() => process.exit(2), 1_000).unref();
+      return;
     }
     throw err;
   }

@@ -5,11 +5,16 @@ import { ConfigError } from '../errors.js';
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** `500ms`, `10s`, `2m`, `1h` → milliseconds. */
+// Durations become timers; Node turns a delay past 2^31-1 ms into 1 ms (a 1000h shutdown timeout would cut at once).
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** `500ms`, `10s`, `2m`, `1h` → milliseconds (at most about 596h). */
 export function parseDuration(name: string, raw: string): number {
   const m = DURATION.exec(raw.trim());
   if (!m) throw new ConfigError(`${name}: invalid duration "${raw}" (use e.g. 500ms, 10s, 2m)`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+  if (ms > MAX_DURATION_MS) throw new ConfigError(`${name}: duration "${raw}" is too long (at most 596h)`);
+  return ms;
 }
 
 /** A positive integer within bounds. */

@@ -17,7 +17,8 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const all = await ctx.store.listClusters();
     const items = all
       .filter((c) => me.admin || me.clusterRoles.has(c.id))
-      .map((c) => clusterView(c, me.clusterRoles.get(c.id) ?? 'owner'));
+      // An admin acts as owner everywhere, even where also listed as a plain member (as GET one says).
+      .map((c) => clusterView(c, me.admin ? 'owner' : me.clusterRoles.get(c.id)));
     res.json({ items });
   });
 

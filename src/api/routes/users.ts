@@ -80,7 +80,11 @@ export function userRoutes(ctx: ApiContext): Router {
   r.delete('/users/:id', async (req, res) => {
     const me = adminOf(req);
     if (req.params.id === me.userId) throw badRequest('you cannot delete yourself');
-    if (!(await ctx.store.deleteUser(req.params.id!))) throw notFound('user not found');
+    const user = await ctx.store.getUser(req.params.id!);
+    if (!user || !(await ctx.store.deleteUser(user.id))) throw notFound('user not found');
+    // Memberships name users by username: drop them, or a new user given the same name inherits them.
+    const principal = `user:${user.username}`;
+    for (const m of await ctx.store.membershipsOf([principal])) await ctx.store.deleteMember(m.clusterId, principal);
     await ctx.revocations.publish({ type: 'user', userId: req.params.id! });
     ctx.log.info({ by: me.username, userId: req.params.id }, 'user deleted');
     res.status(204).end();
