@@ -5,6 +5,7 @@
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
+import { Pool } from 'undici';
 import type { Cluster, Store } from '../store/store.js';
 
 export interface ClusterRoute {
@@ -17,6 +18,9 @@ export interface ClusterRoute {
   host: string;
   /** The server URL's path without a trailing slash ('' for none): prefixed to every kube path. */
   basePath: string;
+  /** Keep-alive pool for ordinary requests (undici: the fastest Node HTTP client here). */
+  pool: Pool;
+  /** node:https agent for upgrades, which the tunnel relays as raw sockets. */
   agent: HttpsAgent | HttpAgent;
   /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
   credentialHeader: readonly string[];
@@ -33,15 +37,24 @@ export function routeFor(cluster: Cluster): ClusterRoute {
   const cred = cluster.credential;
   const tls =
     'clientCertData' in cred ? { cert: pemFromData(cred.clientCertData), key: pemFromData(cred.clientKeyData) } : {};
+  const ca = pemFromData(cluster.caData);
   const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const };
   const agent = https
     ? new HttpsAgent({
         ...agentOptions,
         ...tls,
-        ca: pemFromData(cluster.caData),
+        ca,
         rejectUnauthorized: !cluster.insecureSkipTLSVerify,
       })
     : new HttpAgent(agentOptions);
+  const pool = new Pool(url.origin, {
+    connect: https ? { ...tls, ca, rejectUnauthorized: !cluster.insecureSkipTLSVerify } : undefined,
+    // Watches, log follows and slow lists must never be cut by the client: no idle timeouts.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+  });
   return {
     id: cluster.id,
     name: cluster.name,
@@ -50,9 +63,16 @@ export function routeFor(cluster: Cluster): ClusterRoute {
     port: Number(url.port) || (https ? 443 : 80),
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
+    pool,
     agent,
     credentialHeader: 'token' in cred ? ['Authorization', `Bearer ${cred.token}`] : [],
   };
+}
+
+/** Closes a replaced route's connections (its open streams end; clients reconnect). */
+function release(route: ClusterRoute): void {
+  route.agent.destroy();
+  void route.pool.destroy().catch(() => {});
 }
 
 /** The in-memory directory of cluster routes. */
@@ -67,7 +87,7 @@ export class ClusterDirectory {
     for (const c of await this.store.listClusters()) next.set(c.id, routeFor(c));
     const old = this.routes;
     this.routes = next;
-    for (const r of old.values()) r.agent.destroy();
+    for (const r of old.values()) release(r);
   }
 
   /** Re-reads one cluster after it was created, changed or deleted. */
@@ -76,7 +96,7 @@ export class ClusterDirectory {
     const old = this.routes.get(id);
     if (cluster) this.routes.set(id, routeFor(cluster));
     else this.routes.delete(id);
-    old?.agent.destroy();
+    if (old) release(old);
   }
 
   get(id: string): ClusterRoute | undefined {
@@ -84,7 +104,7 @@ export class ClusterDirectory {
   }
 
   close(): void {
-    for (const r of this.routes.values()) r.agent.destroy();
+    for (const r of this.routes.values()) release(r);
     this.routes.clear();
   }
 }

@@ -29,6 +29,8 @@ export function requestIdFor(req: IncomingMessage, trust: ProxyTrust): string {
 
 export class ProxyExchange {
   readonly requestId: string;
+  /** Read at once: the socket may be detached by the time the exchange ends. */
+  readonly clientAddress: string;
   readonly started = performance.now();
   clusterId: string | undefined;
   identity: UserIdentity | undefined;
@@ -47,6 +49,7 @@ export class ProxyExchange {
     readonly upgrade: boolean,
   ) {
     this.requestId = requestIdFor(req, observers.trust);
+    this.clientAddress = observers.trust.clientAddress(req);
   }
 
   /** The request passed every stage and goes upstream now. */
@@ -108,7 +111,7 @@ export class ProxyExchange {
       reason: this.reason,
       bytes: stage === 'start' ? undefined : this.bytes,
       durationMs: stage === 'start' ? undefined : Math.round((performance.now() - this.started) * 100) / 100,
-      clientAddress: this.observers.trust.clientAddress(this.req),
+      clientAddress: this.clientAddress,
       userAgent: this.req.headers['user-agent'],
     };
   }

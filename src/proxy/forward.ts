@@ -1,13 +1,15 @@
 /**
  * Stage 5: send the request to the cluster and stream the answer back.
  *
- * Our own small forwarder on node:http rather than http-proxy: the outgoing header lines must be
- * exactly the stripped-and-impersonated raw list (http-proxy rebuilds them from the joined
- * `req.headers`), the path must pass through byte for byte (its urlJoin normalises), and watch
- * headers must be flushed before the first event.
+ * Our own small forwarder rather than http-proxy: the outgoing header lines must be exactly the
+ * stripped-and-impersonated raw list (http-proxy rebuilds them from the joined `req.headers`),
+ * the path must pass through byte for byte (its urlJoin normalises), and watch headers must be
+ * flushed before the first event. Ordinary requests go through undici (per-cluster pool), the
+ * fastest upstream client measured here (see MEASUREMENTS.md); upgrades use node:https (tunnel.ts).
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import { unavailable, type GatewayError } from '../errors.js';
 import type { ClusterRoute } from './cluster-directory.js';
 import type { ProxyExchange } from './exchange.js';
@@ -33,7 +35,19 @@ export function responseHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
-/** Opens the upstream request (not yet sent). */
+/** undici's parsed response headers as raw pairs, minus hop-by-hop lines; repeated lines stay separate. */
+function flattenHeaders(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    if (DROP_RESPONSE.has(name)) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else if (value !== undefined) out.push(name, value);
+  }
+  return out;
+}
+
+/** Opens an upstream request with node:http(s) (upgrades; not yet sent). */
 export function upstreamRequest(method: string | undefined, target: UpstreamTarget): ClientRequest {
   const { route } = target;
   return (route.protocol === 'https:' ? httpsRequest : httpRequest)({
@@ -52,43 +66,54 @@ export function unreachable(route: ClusterRoute, err: NodeJS.ErrnoException): Ga
   return unavailable(`cluster "${route.id}" is unreachable (${err.code ?? 'connection failed'})`, err);
 }
 
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /**
  * Forwards the request; resolves when the exchange is over or abandoned by either side, and
  * rejects with a 503 only while nothing has been answered yet.
  */
-export function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
+export async function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
   const { req, res, target, exchange } = call;
-  return new Promise((resolve, reject) => {
-    const upstream = upstreamRequest(req.method, target);
-
-    upstream.on('response', (answer) => {
-      exchange.answered(answer.statusCode ?? 502);
-      const headers = responseHeaders(answer.rawHeaders);
-      headers.push('X-Request-Id', exchange.requestId);
-      res.writeHead(answer.statusCode ?? 502, headers as unknown as Record<string, string>);
-      // Watches and log follows: the client sees headers now, and every chunk as it arrives.
-      res.flushHeaders();
-      answer.on('data', (chunk: Buffer) => (exchange.bytes += chunk.length));
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-      answer.on('end', () => resolve());
-    });
-
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (res.headersSent) {
-        res.destroy();
-        resolve();
-      } else {
-        reject(unreachable(target.route, err));
-      }
-    });
-
-    // The client went away (kubectl ^C on a watch): release the upstream request at once.
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-      resolve();
-    });
-
-    req.pipe(upstream);
+  const abort = new AbortController();
+  // The client went away (kubectl ^C on a watch): release the upstream request at once.
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
   });
+  try {
+    await target.route.pool.stream(
+      {
+        path: target.route.basePath + target.path,
+        method: (req.method ?? 'GET') as 'GET',
+        headers: target.headers,
+        body: hasBody(req) ? req : null,
+        signal: abort.signal,
+      },
+      ({ statusCode, headers }) => {
+        exchange.answered(statusCode);
+        const out = flattenHeaders(headers);
+        out.push('X-Request-Id', exchange.requestId);
+        res.writeHead(statusCode, out as unknown as Record<string, string>);
+        // Watches and log follows: the client sees headers now, and every chunk as it arrives.
+        res.flushHeaders();
+        return countBytes(res, exchange);
+      },
+    );
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    if (!res.headersSent) throw unreachable(target.route, err as NodeJS.ErrnoException);
+    res.destroy();
+  }
+}
+
+/** Counts body bytes written to `res` for the audit line (Node keeps no per-response count). */
+function countBytes(res: ServerResponse, exchange: ProxyExchange): ServerResponse {
+  const write = res.write;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (chunk && typeof (chunk as Buffer).length === 'number') exchange.bytes += (chunk as Buffer).length;
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
+  return res;
 }

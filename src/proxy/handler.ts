@@ -57,9 +57,8 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     const { clusterId, path } = parseClusterPath(req.url!);
     exchange.clusterId = clusterId;
     // An address that keeps presenting invalid tokens is slowed down before any lookup.
-    const client = trust.clientAddress(req);
-    deps.badTokens.check(client, 'bearer tokens from this address');
-    const identity = await authenticate(req, clusterId, deps.authenticator).catch(countFailure(deps.badTokens, client));
+    deps.badTokens.check(exchange.clientAddress, 'bearer tokens from this address');
+    const identity = await authenticate(req, clusterId, deps.authenticator).catch(countFailure(deps.badTokens, exchange.clientAddress));
     exchange.identity = identity;
     const route = authorizeCluster(identity, clusterId, deps.clusters);
     // Order matters (CVE-2021-31999): strip what the client sent, then add our own identity.

@@ -21,6 +21,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
   'http2-settings',
+  // Node's server already answered `Expect: 100-continue`; the upstream client must not see it.
+  'expect',
 ]);
 
 export interface StripOptions {
