@@ -7,7 +7,7 @@
  * Each process (downstream, gateway, wrk) is pinned to a core with taskset when available.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,28 @@ interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time the measured proxy process used per request, µs (when known). */
+  cpuUsPerReq?: number;
+}
+
+/** utime + stime of a process in clock ticks (Linux /proc). */
+function cpuTicks(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs wrk and reports how much CPU `proxy` spent per request meanwhile. */
+function measured(url: string, token: string, proxy?: ChildProcess): WrkResult {
+  const before = cpuTicks(proxy?.pid);
+  const r = wrk(url, token);
+  const ticks = cpuTicks(proxy?.pid) - before;
+  if (proxy) r.cpuUsPerReq = (ticks * 10_000) / (r.rps * duration);
+  return r;
 }
 
 function wrk(url: string, token: string): WrkResult {
@@ -50,7 +72,7 @@ function wrk(url: string, token: string): WrkResult {
   writeFileSync(script, `wrk.headers["Authorization"] = "Bearer ${token}"\ndone = function(summary, latency, requests)\n  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99), summary.errors.status))\nend\n`);
   const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, url];
   // wrk is left unpinned: with two cores there is no third one to give it.
-  const r = spawnSync('wrk', args, { encoding: 'utf8' });
+  const r = process.env.WRK_CORE ? spawnSync('taskset', ['-c', process.env.WRK_CORE, 'wrk', ...args], { encoding: 'utf8' }) : spawnSync('wrk', args, { encoding: 'utf8' });
   const m = /RESULT ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
   if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
   if (Number(m[4]) > 0) throw new Error(`wrk saw ${m[4]} non-2xx answers`);
@@ -81,13 +103,17 @@ async function main(): Promise<void> {
   const leaf = await signLeaf(ca, { commonName: 'downstream', hosts: ['127.0.0.1', 'localhost'], usage: 'server' });
   writeFileSync(join(dir, 'server.crt'), leaf.certPem);
   writeFileSync(join(dir, 'server.key'), leaf.keyPem);
+  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
 
   const downstream = pinned(0, process.execPath, ['--import', 'tsx', join(root, 'bench/downstream.ts'), '0', dir], { DOWNSTREAM_TOKEN: 'downstream-token' });
   const dport = Number((await waitFor(downstream, /listening (\d+)/))[1]);
-  const gateway = pinned(1, process.execPath, [join(root, 'bin/kubegate'), 'serve', '--listen', '127.0.0.1:18643', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'warn'], {
+  // GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway during the run.
+  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const gateway = pinned(1, process.execPath, [...nodeArgs, join(root, 'bin/kubegate'), 'serve', '--listen', '127.0.0.1:18643', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'warn', '--audit-log', join(dir, 'audit.log')], {
     KUBEGATE_ADMIN_PASSWORD: 'bench-password',
   });
   gateway.stderr!.resume();
+  gateway.stdout!.resume();
   await new Promise((r) => setTimeout(r, 100));
   const gw = 'https://127.0.0.1:18643';
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -106,26 +132,38 @@ async function main(): Promise<void> {
   await post('/v1/clusters/bench/members', admin, { principal: 'user:alice', role: 'member' });
   const alice = (await post('/v1/login', undefined, { username: 'alice', password: 'alice-password' })).token;
 
+  const minimal = pinned(1, process.execPath, ['--import', 'tsx', join(root, 'bench/minimal-proxy.ts'), '0', String(dport), dir, 'downstream-token']);
+  const mport = Number((await waitFor(minimal, /listening (\d+)/))[1]);
+
   const direct: WrkResult[] = [];
+  const viaMinimal: WrkResult[] = [];
   const viaGateway: WrkResult[] = [];
   wrk(`${gw}/k8s/clusters/bench/api/v1/configmaps`, alice); // warm-up
+  wrk(`https://127.0.0.1:${mport}/k8s/clusters/bench/api/v1/configmaps`, alice);
   for (let i = 0; i < rounds; i++) {
     direct.push(wrk(`https://127.0.0.1:${dport}/api/v1/configmaps`, 'downstream-token'));
-    viaGateway.push(wrk(`${gw}/k8s/clusters/bench/api/v1/configmaps`, alice));
+    viaMinimal.push(measured(`https://127.0.0.1:${mport}/k8s/clusters/bench/api/v1/configmaps`, alice, minimal));
+    viaGateway.push(measured(`${gw}/k8s/clusters/bench/api/v1/configmaps`, alice, gateway));
   }
+  minimal.kill();
   downstream.kill();
-  gateway.kill();
+  gateway.kill('SIGINT');
+  await new Promise((r) => gateway.once('exit', r));
 
   const hit = await cacheHitCost();
   const d = { rps: median(direct.map((r) => r.rps)), p50: median(direct.map((r) => r.p50)), p99: median(direct.map((r) => r.p99)) };
+  const m = { rps: median(viaMinimal.map((r) => r.rps)), p50: median(viaMinimal.map((r) => r.p50)), p99: median(viaMinimal.map((r) => r.p99)) };
   const g = { rps: median(viaGateway.map((r) => r.rps)), p50: median(viaGateway.map((r) => r.p50)), p99: median(viaGateway.map((r) => r.p99)) };
   const spread = (xs: WrkResult[]) => `${Math.round(Math.min(...xs.map((r) => r.rps)))}–${Math.round(Math.max(...xs.map((r) => r.rps)))}`;
   console.log(`\nsmall GETs, wrk -t1 -c${connections} -d${duration}s, ${rounds} interleaved rounds, TLS on both hops (median; spread of req/s)`);
   console.log(`| path | req/s | spread | p50 ms | p99 ms |`);
   console.log(`|---|---|---|---|---|`);
   console.log(`| direct to downstream | ${Math.round(d.rps)} | ${spread(direct)} | ${d.p50.toFixed(2)} | ${d.p99.toFixed(2)} |`);
+  console.log(`| minimal Node proxy (undici, no auth/audit/metrics) | ${Math.round(m.rps)} | ${spread(viaMinimal)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} |`);
   console.log(`| through kubegate (warm cache) | ${Math.round(g.rps)} | ${spread(viaGateway)} | ${g.p50.toFixed(2)} | ${g.p99.toFixed(2)} |`);
-  console.log(`\ngateway / direct throughput: ${(g.rps / d.rps).toFixed(2)}× (target ≥ 0.6×)`);
+  const cpu = (xs: WrkResult[]) => median(xs.map((r) => r.cpuUsPerReq ?? 0)).toFixed(0);
+  console.log(`\nproxy CPU per request: minimal ${cpu(viaMinimal)} µs, kubegate ${cpu(viaGateway)} µs`);
+  console.log(`gateway / direct throughput: ${(g.rps / d.rps).toFixed(2)}× (target ≥ 0.6×); gateway / minimal Node proxy: ${(g.rps / m.rps).toFixed(2)}×`);
   console.log(`verdict-cache hit: ${hit.toFixed(2)} µs (target ≤ 5 µs)`);
 }
 
