@@ -16,6 +16,7 @@ import { memberRoutes } from './routes/members.js';
 import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
+import { uiRoutes } from '../ui/routes.js';
 
 const BODY_LIMIT = '64kb';
 
@@ -39,6 +40,8 @@ export function createApiApp(ctx: ApiContext): express.Express {
   v1.use(unscoped);
   v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
   app.use('/v1', v1);
+  // The web UI at `/` and `/ui/...` (issue 9); its session cookie is only ever sent to `/v1`.
+  app.use(uiRoutes(ctx));
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(notFound('no such endpoint')));
   app.use(renderError(ctx));

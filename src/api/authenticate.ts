@@ -1,6 +1,7 @@
 /**
- * Authentication for the management API: a bearer token (SPEC §4.2). Cluster-scoped tokens reach
- * only `/v1/me` and `/v1/logout` (SPEC §7); agent tokens only their cluster's sync feed.
+ * Authentication for the management API: a bearer token, or the web UI's session cookie with its
+ * CSRF proof (SPEC §4.2, `ui/session-cookie.ts`). Cluster-scoped tokens reach only `/v1/me` and
+ * `/v1/logout` (SPEC §7); agent tokens only their cluster's sync feed.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { TokenAuthenticator } from '../auth/identity.js';
@@ -8,15 +9,19 @@ import type { LastUsedRecorder } from '../auth/last-used.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import { bearerToken } from '../proxy/authenticate.js';
 import { setIdentity } from './request-identity.js';
+import { sessionTokenFromCookie } from '../ui/session-cookie.js';
 
 export type TokenAudience = 'any' | 'unscoped' | 'agent';
 
 /** Middleware: authenticates the caller and checks the token may be used for this route. */
 export function requireToken(authenticator: TokenAuthenticator, lastUsed: LastUsedRecorder, audience: TokenAudience = 'unscoped') {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-    const result = await authenticator.authenticate(bearerToken(req));
+    const presented = presentedToken(req, audience);
+    const result = await authenticator.authenticate(presented.token);
     if (!result.authenticated) throw unauthorized(result.message === 'token has expired' ? 'token has expired' : 'Unauthorized');
     const identity = result.identity;
+    // The cookie only ever carries a UI login; any other token in it was not put there by us.
+    if (presented.viaCookie && identity.token.kind !== 'session') throw unauthorized();
     if (audience === 'agent') {
       if (identity.kind !== 'agent') throw new GatewayError('Forbidden', 'only the cluster agent token may use this endpoint');
     } else if (identity.kind === 'agent') {
@@ -28,4 +33,14 @@ export function requireToken(authenticator: TokenAuthenticator, lastUsed: LastUs
     lastUsed.record(identity.token.id);
     next();
   };
+}
+
+/** The bearer token; without one, the web UI's session cookie (its CSRF proof checked first). */
+function presentedToken(req: Request, audience: TokenAudience): { token: string; viaCookie: boolean } {
+  // A bearer token wins over the cookie and needs no CSRF proof: other sites cannot set headers.
+  if (audience !== 'agent' && req.headers.authorization === undefined) {
+    const token = sessionTokenFromCookie(req);
+    if (token !== undefined) return { token, viaCookie: true };
+  }
+  return { token: bearerToken(req), viaCookie: false };
 }

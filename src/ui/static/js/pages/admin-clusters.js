@@ -1,0 +1,188 @@
+import { api } from '../api.js';
+import { announce, checkbox, copyField, errorBox, field, h, heading } from '../dom.js';
+
+/** PEM text becomes the base64 the API takes; text that is already base64 passes through. */
+const base64Of = (text) => (text.includes('-----BEGIN') ? btoa(`${text.trim()}\n`) : text.replace(/\s+/g, ''));
+
+/** "cp-1 10.0.0.5:6443" per line → [{name, address}]. */
+function nodesOf(text) {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [name, address] = line.split(/\s+/);
+      return { name, address: address ?? '' };
+    });
+}
+
+/** Admin: every cluster; register one (agent token and install commands shown once); delete. */
+export async function adminClustersPage({ main }) {
+  document.title = 'Manage clusters · kubegate';
+  const error = errorBox();
+  const list = h('section');
+  const resultSlot = h('div');
+  const formError = errorBox();
+
+  const id = h('input', { type: 'text', name: 'id', required: true, pattern: '[a-z0-9]([a-z0-9\\-]*[a-z0-9])?', maxlength: '63', spellcheck: 'false' });
+  const name = h('input', { type: 'text', name: 'name', spellcheck: 'false' });
+  const server = h('input', { type: 'url', name: 'server', required: true, placeholder: 'https://10.0.0.5:6443' });
+  const ca = h('textarea', { name: 'ca', rows: '3', placeholder: '-----BEGIN CERTIFICATE-----' });
+  const skipVerify = checkbox('Skip TLS verification of the cluster (not recommended)', { name: 'insecure' });
+  const tokenKind = h('input', { type: 'radio', name: 'credential-kind', value: 'token', checked: true });
+  const certKind = h('input', { type: 'radio', name: 'credential-kind', value: 'cert' });
+  const credToken = h('textarea', { name: 'credential-token', rows: '2', spellcheck: 'false' });
+  const credCert = h('textarea', { name: 'client-cert', rows: '3', spellcheck: 'false' });
+  const credKey = h('textarea', { name: 'client-key', rows: '3', spellcheck: 'false' });
+  const tokenFields = h('div', { class: 'stack' }, field('Service account token', credToken, 'of the impersonator account'));
+  const certFields = h('div', { class: 'stack', hidden: true }, field('Client certificate (PEM)', credCert), field('Client key (PEM)', credKey));
+  const switchKind = () => {
+    tokenFields.hidden = !tokenKind.checked;
+    certFields.hidden = !certKind.checked;
+  };
+  tokenKind.addEventListener('change', switchKind);
+  certKind.addEventListener('change', switchKind);
+
+  const aeEnabled = checkbox('Enable the authorized (direct) endpoint', { name: 'ae-enabled' });
+  const fqdn = h('input', { type: 'text', name: 'ae-fqdn', placeholder: 'api.prod.example.com:6443', spellcheck: 'false' });
+  const aeCa = h('textarea', { name: 'ae-ca', rows: '3', placeholder: '-----BEGIN CERTIFICATE-----' });
+  const nodes = h('textarea', { name: 'ae-nodes', rows: '3', placeholder: 'cp-1 10.0.0.5:6443', spellcheck: 'false' });
+
+  const form = h(
+    'form',
+    { class: 'stack', onsubmit: register },
+    h('div', { class: 'row' }, field('ID', id, 'lower-case letters, digits and -'), field('Name', name, 'optional; defaults to the ID')),
+    field('Server URL', server, 'the cluster\'s kube-apiserver'),
+    field('CA certificate (PEM)', ca, 'optional when the server certificate is publicly trusted'),
+    skipVerify.el,
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Credential kubegate impersonates with'),
+      h('div', { class: 'row' }, h('label', { class: 'check' }, tokenKind, 'Token'), h('label', { class: 'check' }, certKind, 'Client certificate')),
+      tokenFields,
+      certFields,
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Authorized endpoint (direct access without kubegate)'),
+      aeEnabled.el,
+      field('FQDN', fqdn, 'optional: one name balancing the control-plane nodes'),
+      field('Endpoint CA certificate (PEM)', aeCa, 'the CA of the kube-apiserver certificate'),
+      field('Control-plane nodes', nodes, 'one per line: name address[:port]'),
+    ),
+    formError.el,
+    h('div', {}, h('button', { type: 'submit' }, 'Register cluster')),
+  );
+
+  main.append(
+    heading('Manage clusters'),
+    error.el,
+    list,
+    resultSlot,
+    h('h2', {}, 'Register a cluster'),
+    h('p', { class: 'muted' }, 'First create the account kubegate impersonates with, on the cluster: ', h('code', {}, 'kubegate render impersonator | kubectl apply -f -'), ', and use its token below.'),
+    form,
+  );
+
+  async function register(event) {
+    event.preventDefault();
+    formError.clear();
+    const body = {
+      id: id.value.trim(),
+      server: server.value.trim(),
+      credential: tokenKind.checked ? { token: credToken.value.trim() } : { clientCertData: base64Of(credCert.value), clientKeyData: base64Of(credKey.value) },
+    };
+    if (name.value.trim()) body.name = name.value.trim();
+    if (ca.value.trim()) body.caData = base64Of(ca.value);
+    if (skipVerify.input.checked) body.insecureSkipTLSVerify = true;
+    if (aeEnabled.input.checked || fqdn.value.trim() || nodes.value.trim()) {
+      body.authorizedEndpoint = { enabled: aeEnabled.input.checked, controlPlaneNodes: nodesOf(nodes.value) };
+      if (fqdn.value.trim()) body.authorizedEndpoint.fqdn = fqdn.value.trim();
+      if (aeCa.value.trim()) body.authorizedEndpoint.caData = base64Of(aeCa.value);
+    }
+    try {
+      const cluster = await api('POST', '/v1/clusters', body);
+      showRegistered(cluster);
+      form.reset();
+      switchKind();
+      await refresh();
+    } catch (e) {
+      formError.show(e.message);
+    }
+  }
+
+  function showRegistered(cluster) {
+    const commands = [
+      '# On the cluster: kube-api-auth, the TokenReview webhook of the direct endpoint, on the control-plane nodes',
+      '# (save the agent token above as agent.token, and the gateway CA as ca.crt)',
+      `kubegate render kube-api-auth --cluster ${cluster.id} --gateway ${location.origin} --agent-token-file agent.token --gateway-ca-file ca.crt | kubectl apply -f -`,
+      '',
+      '# On every control-plane node: the webhook config, then the kube-apiserver flags printed in its comments',
+      'kubegate render webhook-config > /etc/kubernetes/kube-api-authn-webhook.yaml',
+    ].join('\n');
+    const panel = h(
+      'div',
+      { class: 'panel secret', role: 'region', 'aria-labelledby': 'registered-title' },
+      h('h2', { id: 'registered-title', tabindex: '-1' }, `Cluster ${cluster.id} registered`),
+      h('p', {}, 'Copy the agent token now: it will not be shown again. The webhook uses it to sync token hashes from kubegate.'),
+      copyField('Agent token', cluster.agentToken, 'Agent token copied'),
+      h('h3', {}, 'Install the webhook'),
+      h('pre', { 'aria-label': 'Install commands' }, commands),
+      h('div', { class: 'copy-row' }, h('a', { href: `#/clusters/${cluster.id}/members` }, `Add members to ${cluster.id}`), h('button', { type: 'button', class: 'secondary', onclick: () => resultSlot.replaceChildren() }, 'Done')),
+    );
+    resultSlot.replaceChildren(panel);
+    panel.querySelector('h2').focus();
+  }
+
+  async function remove(cluster) {
+    if (!confirm(`Delete cluster ${cluster.id}? Its scoped tokens and memberships go with it.`)) return;
+    try {
+      await api('DELETE', `/v1/clusters/${cluster.id}`);
+      announce(`Deleted ${cluster.id}`);
+      await refresh();
+    } catch (e) {
+      error.show(e.message);
+    }
+  }
+
+  async function refresh() {
+    let clusters;
+    try {
+      clusters = (await api('GET', '/v1/clusters')).items;
+    } catch (e) {
+      return error.show(e.message);
+    }
+    if (clusters.length === 0) return list.replaceChildren(h('p', { class: 'muted' }, 'No clusters yet.'));
+    list.replaceChildren(
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['ID', 'Name', 'Server', 'Direct endpoint'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+        h(
+          'tbody',
+          {},
+          clusters.map((c) =>
+            h(
+              'tr',
+              { 'data-cluster': c.id },
+              h('td', { class: 'mono' }, c.id),
+              h('td', {}, c.name),
+              h('td', { class: 'mono' }, c.server),
+              h('td', {}, h('span', { class: c.authorizedEndpoint?.enabled ? 'badge on' : 'badge off' }, c.authorizedEndpoint?.enabled ? 'Enabled' : 'Off')),
+              h(
+                'td',
+                { class: 'actions' },
+                h('a', { href: `#/clusters/${c.id}/members`, class: 'button secondary', 'aria-label': `Members of ${c.id}` }, 'Members'),
+                ' ',
+                h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${c.id}`, onclick: () => remove(c) }, 'Delete'),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  await refresh();
+}
