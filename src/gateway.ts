@@ -7,11 +7,13 @@ import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createApiApp } from './api/app.js';
 import { LastUsedRecorder } from './auth/last-used.js';
+import { PgRevocationBus } from './auth/pg-revocation-bus.js';
 import { LocalRevocationBus, type RevocationBus } from './auth/revocations.js';
 import { StoreTokenAuthenticator } from './auth/store-authenticator.js';
 import { TokenIssuer } from './auth/token-issuer.js';
@@ -20,6 +22,8 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { ConfigError } from './errors.js';
 import { proxyTrust } from './http/trust-proxy.js';
+import { RequestTracker } from './http/request-tracker.js';
+import { drainServer } from './http/shutdown.js';
 import { FailureThrottle } from './auth/failure-throttle.js';
 import { AuditLog } from './observability/audit-log.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -28,9 +32,10 @@ import type { TokenAuthenticator } from './auth/identity.js';
 import { ClusterDirectory } from './proxy/cluster-directory.js';
 import { PROXY_PREFIX } from './proxy/cluster-path.js';
 import { createProxyHandler } from './proxy/handler.js';
+import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
-import { ensureServingMaterial } from './tls/certificates.js';
+import { ensureServingMaterial, type ServingMaterial } from './tls/certificates.js';
 
 export interface Gateway {
   server: Server;
@@ -50,10 +55,24 @@ export interface GatewayOptions {
   clock?: () => number;
 }
 
-async function openStore(config: GatewayConfig): Promise<Store> {
-  if (config.databaseUrl) throw new ConfigError('--database-url: PostgreSQL is not supported yet; use the embedded SQLite store');
+/**
+ * The store and the bus that carries revocations to every verdict cache: embedded SQLite with the
+ * in-process bus (one replica), or PostgreSQL with LISTEN/NOTIFY (every replica sharing it).
+ */
+async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: Store; revocations: RevocationBus & { close?(): Promise<void> } }> {
+  if (config.databaseUrl) {
+    const url = config.databaseUrl;
+    const store = await openPostgresStore(url, {
+      poolSize: config.databasePoolSize,
+      // Replicas may start before the database (docker compose): wait for it a while.
+      waitMs: 60_000,
+      onWait: (err) => log.warn({ err: (err as Error).message }, 'waiting for PostgreSQL'),
+      onIdleError: (err) => log.debug({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+    });
+    return { store, revocations: await PgRevocationBus.start({ url, log }) };
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  return openSqliteStore(join(config.dataDir, 'kubegate.db'));
+  return { store: await openSqliteStore(join(config.dataDir, 'kubegate.db')), revocations: new LocalRevocationBus() };
 }
 
 /** Times the store lookups behind the verdict cache (cache misses). */
@@ -70,16 +89,36 @@ function timed(inner: TokenAuthenticator, metrics: GatewayMetrics): TokenAuthent
   };
 }
 
+/**
+ * The serving certificate (generated, or the operator's). An unreadable file or a bad PEM is the
+ * operator's to fix: a `ConfigError` naming the flag (one line, exit 2), not a stack trace.
+ */
+async function servingMaterial(config: GatewayConfig): Promise<ServingMaterial> {
+  const flags = config.tlsCert ? '--tls-cert/--tls-key (KUBEGATE_TLS_CERT/KUBEGATE_TLS_KEY)' : '--certs-dir (KUBEGATE_CERTS_DIR)';
+  try {
+    const material = await ensureServingMaterial({
+      certsDir: config.certsDir,
+      // URL.hostname keeps an IPv6 literal's brackets (`[::1]`); the certificate needs the bare address as an IP SAN.
+      publicHost: config.publicUrl.hostname.replace(/^\[(.*)\]$/, '$1'),
+      tlsCert: config.tlsCert,
+      tlsKey: config.tlsKey,
+    });
+    createSecureContext({ cert: material.certPem, key: material.keyPem });
+    return material;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !/^(E[A-Z]+$|ERR_OSSL)/.test(code)) throw err;
+    throw new ConfigError(`${flags}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** Starts a gateway and resolves once it listens. */
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
-  const store = await openStore(config);
+  const { store, revocations } = await openStore(config, log);
   await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
-  const tls = config.plainHttp
-    ? undefined
-    : await ensureServingMaterial({ certsDir: config.certsDir, publicHost: config.publicUrl.hostname, tlsCert: config.tlsCert, tlsKey: config.tlsKey });
+  const tls = config.plainHttp ? undefined : await servingMaterial(config);
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
-  const revocations: RevocationBus = new LocalRevocationBus();
   let cache: CachedTokenAuthenticator | undefined;
   const metrics = new GatewayMetrics({ stats: () => cache!.stats, size: () => cache!.size() });
   cache = new CachedTokenAuthenticator(timed(new StoreTokenAuthenticator(store, options.clock), metrics), {
@@ -121,6 +160,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       byAddress: new FailureThrottle({ freeFailures: 20, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
     },
   });
+  const requests = new RequestTracker();
   const proxy = createProxyHandler({
     authenticator: cache,
     clusters,
@@ -128,10 +168,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     // Invalid bearer tokens per client address on /k8s/...: 50 free, then backoff up to a minute.
     badTokens: new FailureThrottle({ freeFailures: 50, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 5 * 60_000, clock: options.clock }),
     observers: { audit, metrics, trust },
+    requests,
     log,
   });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    requests.track(res);
+    // While draining, every answer closes its connection so clients move to another replica.
+    if (draining) res.setHeader('Connection', 'close');
     if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleRequest(req, res);
     else app(req, res);
   };
@@ -178,18 +222,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     caPem: tls?.caPem,
     async close() {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => {
-        server.closeAllConnections();
-        proxy.closeTunnels();
-      }, config.shutdownTimeoutMs);
-      await closed;
-      proxy.closeTunnels();
-      clearTimeout(timer);
+      await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
       clusters.close();
       await lastUsed.close();
+      await revocations.close?.();
       await store.close();
+      // A response's 'close' (which writes its audit line) fires on a tick after its socket closed,
+      // possibly after the server's: let those run before the audit log closes, or they throw.
+      await new Promise((resolve) => setImmediate(resolve));
       await audit.close();
     },
   };

@@ -21,6 +21,8 @@ export interface GatewayConfig {
   publicUrl: URL;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** Most PostgreSQL connections this replica opens for queries. */
+  databasePoolSize: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   certsDir: string;
@@ -66,6 +68,7 @@ export const GATEWAY_SETTINGS = {
   },
   dataDir: { flag: 'data-dir', env: 'KUBEGATE_DATA_DIR', default: './data', help: 'directory of the embedded SQLite database' },
   databaseUrl: { flag: 'database-url', env: 'KUBEGATE_DATABASE_URL', default: undefined, help: 'postgres://… selects PostgreSQL' },
+  databasePoolSize: { flag: 'database-pool-size', env: 'KUBEGATE_DATABASE_POOL_SIZE', default: '10', help: 'PostgreSQL connections per replica' },
   tlsCert: { flag: 'tls-cert', env: 'KUBEGATE_TLS_CERT', default: undefined, help: 'serving certificate (PEM)' },
   tlsKey: { flag: 'tls-key', env: 'KUBEGATE_TLS_KEY', default: undefined, help: 'serving key (PEM)' },
   certsDir: { flag: 'certs-dir', env: 'KUBEGATE_CERTS_DIR', default: './certs', help: 'where generated certificates live' },
@@ -145,6 +148,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     publicUrl: parseBaseUrl(name('publicUrl'), req('publicUrl')),
     dataDir: resolve(req('dataDir')),
     databaseUrl,
+    databasePoolSize: parseCount(name('databasePoolSize'), req('databasePoolSize'), 1, 1000),
     tlsCert: tlsCert && resolve(tlsCert),
     tlsKey: tlsKey && resolve(tlsKey),
     certsDir: resolve(req('certsDir')),

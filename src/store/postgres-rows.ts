@@ -1,0 +1,151 @@
+/**
+ * Rows of the PostgreSQL schema and their mapping to the `Store` types. Times are epoch
+ * milliseconds (`bigint`, parsed to numbers by postgres-connection.ts), lists and objects JSON text.
+ */
+import type { Change, Cluster, Member, MemberRole, TokenKind, TokenRecord, User, UserWithPassword } from './store.js';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  groups_json: string;
+  admin: boolean;
+  enabled: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TokenRow {
+  id: string;
+  kind: string;
+  user_id: string | null;
+  cluster_id: string | null;
+  description: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+/** A token joined with its owner's columns, prefixed `u_` (all null for agent tokens). */
+export interface VerdictRow extends TokenRow {
+  u_username: string | null;
+  u_groups_json: string;
+  u_admin: boolean;
+  u_enabled: boolean;
+  u_created_at: number;
+  u_updated_at: number;
+}
+
+export interface ClusterRow {
+  id: string;
+  name: string;
+  server: string;
+  ca_data: string | null;
+  insecure_skip_tls_verify: boolean;
+  credential_json: string;
+  authorized_endpoint_json: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MemberRow {
+  cluster_id: string;
+  principal: string;
+  role: string;
+}
+
+export interface ChangeRow {
+  revision: number;
+  kind: string;
+  key: string;
+  cluster_id: string | null;
+}
+
+export const USER_COLUMNS = 'id, username, password_hash, groups_json, admin, enabled, created_at, updated_at';
+export const TOKEN_COLUMNS = 'id, kind, user_id, cluster_id, description, secret_hash, created_at, expires_at, last_used_at';
+export const CLUSTER_COLUMNS =
+  'id, name, server, ca_data, insecure_skip_tls_verify, credential_json, authorized_endpoint_json, created_at, updated_at';
+
+export function toUser(r: Omit<UserRow, 'password_hash'>): User {
+  return {
+    id: r.id,
+    username: r.username,
+    groups: JSON.parse(r.groups_json) as string[],
+    admin: r.admin,
+    enabled: r.enabled,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+export function toUserWithPassword(r: UserRow): UserWithPassword {
+  return { ...toUser(r), passwordHash: r.password_hash };
+}
+
+export function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id,
+    kind: r.kind as TokenKind,
+    userId: r.user_id,
+    clusterId: r.cluster_id,
+    description: r.description,
+    secretHash: r.secret_hash,
+    createdAt: new Date(r.created_at),
+    expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
+    lastUsedAt: r.last_used_at === null ? null : new Date(r.last_used_at),
+  };
+}
+
+/** The owner half of a verdict row, or null for agent tokens and vanished owners. */
+export function verdictUser(r: VerdictRow): User | null {
+  if (r.user_id === null || r.u_username === null) return null;
+  return toUser({
+    id: r.user_id,
+    username: r.u_username,
+    groups_json: r.u_groups_json,
+    admin: r.u_admin,
+    enabled: r.u_enabled,
+    created_at: r.u_created_at,
+    updated_at: r.u_updated_at,
+  });
+}
+
+/** Column values of a cluster, in `CLUSTER_COLUMNS` order. */
+export function clusterValues(c: Cluster): unknown[] {
+  return [
+    c.id,
+    c.name,
+    c.server,
+    c.caData ?? null,
+    c.insecureSkipTLSVerify,
+    JSON.stringify(c.credential),
+    JSON.stringify(c.authorizedEndpoint),
+    c.createdAt.getTime(),
+    c.updatedAt.getTime(),
+  ];
+}
+
+export function toCluster(r: ClusterRow): Cluster {
+  const cluster: Cluster = {
+    id: r.id,
+    name: r.name,
+    server: r.server,
+    insecureSkipTLSVerify: r.insecure_skip_tls_verify,
+    credential: JSON.parse(r.credential_json) as Cluster['credential'],
+    authorizedEndpoint: JSON.parse(r.authorized_endpoint_json) as Cluster['authorizedEndpoint'],
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+  // Absent rather than `caData: undefined`, so a cluster reads back exactly as it was written.
+  if (r.ca_data !== null) cluster.caData = r.ca_data;
+  return cluster;
+}
+
+export function toMember(r: MemberRow): Member {
+  return { clusterId: r.cluster_id, principal: r.principal, role: r.role as MemberRole };
+}
+
+export function toChange(r: ChangeRow): Change {
+  return { revision: r.revision, kind: r.kind as Change['kind'], key: r.key, clusterId: r.cluster_id };
+}
