@@ -127,17 +127,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     maxEntries: config.authCacheSize,
     clock: options.clock,
   });
+  const clusters = new ClusterDirectory(store);
+  await clusters.loadAll();
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });
     cache!.evict(event);
+    // Cluster records live in every replica's memory: follow changes made anywhere.
+    const reload = event.type === 'cluster' ? clusters.refresh(event.clusterId) : event.type === 'all' ? clusters.loadAll() : undefined;
+    reload?.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload clusters; they reload on the next change'));
   });
   const audit = new AuditLog({ path: config.auditLog, maxBytes: config.auditLogMaxBytes, maxFiles: config.auditLogMaxFiles });
   const trust = proxyTrust(config.trustProxy);
   const metricsToken = config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined;
-  const clusters = new ClusterDirectory(store);
-  await clusters.loadAll();
   const lastUsed = new LastUsedRecorder(store, log);
   let draining = false;
+  let closing: Promise<void> | undefined;
 
   const app = createApiApp({
     store,
@@ -220,17 +224,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     store,
     cache,
     caPem: tls?.caPem,
-    async close() {
-      draining = true;
-      await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
-      clusters.close();
-      await lastUsed.close();
-      await revocations.close?.();
-      await store.close();
-      // A response's 'close' (which writes its audit line) fires on a tick after its socket closed,
-      // possibly after the server's: let those run before the audit log closes, or they throw.
-      await new Promise((resolve) => setImmediate(resolve));
-      await audit.close();
+    close() {
+      // Idempotent: a second call waits for the first shutdown.
+      closing ??= (async () => {
+        draining = true;
+        await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
+        clusters.close();
+        await lastUsed.close();
+        await revocations.close?.();
+        await store.close();
+        // A response's 'close' (which writes its audit line) fires on a tick after its socket closed,
+        // possibly after the server's: let those run before the audit log closes, or they throw.
+        await new Promise((resolve) => setImmediate(resolve));
+        await audit.close();
+      })();
+      return closing;
     },
   };
 }

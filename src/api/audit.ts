@@ -13,8 +13,9 @@ export function auditApiCalls(ctx: Pick<ApiContext, 'audit' | 'metrics' | 'trust
     setRequestId(req, requestId);
     res.setHeader('X-Request-Id', requestId);
     res.once('close', () => {
-      // Probes and scrapes would drown the audit trail.
-      if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') return;
+      // Probes, scrapes and the UI's static files would drown the audit trail: reads outside
+      // /v1 are not audited (logins and logouts through /ui are POSTs, so they are).
+      if (req.method === 'GET' && !req.originalUrl.startsWith('/v1/')) return;
       const id = findIdentity(req);
       ctx.metrics.apiRequests.inc({ method: req.method, code: String(res.statusCode) });
       ctx.audit.write({

@@ -251,6 +251,10 @@ function parsePayload(raw: string | undefined): Payload | undefined {
       const principal = typeof v.principal === 'string' && v.principal.length <= 600 ? v.principal : undefined;
       return principal === undefined ? undefined : { type: 'principal', principal, from };
     }
+    case 'cluster': {
+      const clusterId = id('clusterId');
+      return clusterId === undefined ? undefined : { type: 'cluster', clusterId, from };
+    }
     case 'all':
       return { type: 'all', from };
     default:

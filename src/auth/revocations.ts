@@ -1,5 +1,5 @@
 /**
- * Revocation events: what must drop cached verdicts at once (SPEC §7). The management API
+ * Revocation events: what must drop cached verdicts (or cluster routes) at once (SPEC §7). The management API
  * publishes after each change; every verdict cache subscribes. This in-process bus serves one
  * replica (SQLite); a PostgreSQL LISTEN/NOTIFY bus with the same interface serves many.
  * Payloads carry ids only, never secrets.
@@ -9,6 +9,8 @@ export type Revocation =
   | { type: 'user'; userId: string }
   /** A membership changed: every user holding this principal (`user:x`, `group:y`). */
   | { type: 'principal'; principal: string }
+  /** A cluster was registered, changed or deleted: every replica reloads its route. */
+  | { type: 'cluster'; clusterId: string }
   /** Anything may have changed (cluster deleted, events possibly missed). */
   | { type: 'all' };
 

@@ -82,6 +82,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
 
   /** Drops every cached verdict the revocation affects. */
   evict(event: Revocation): void {
+    if (event.type === 'cluster') return;
     this.generation++;
     // Lookups already in flight may have read the old state; let them finish uncached.
     this.inflight.clear();
@@ -106,6 +107,9 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
 function affects(event: Exclude<Revocation, { type: 'all' }>, result: Extract<AuthResult, { authenticated: true }>): boolean {
   const id = result.identity;
   switch (event.type) {
+    case 'cluster':
+      // Verdicts do not depend on cluster records; deleting one also publishes `all`.
+      return false;
     case 'token':
       return id.token.id === event.tokenId;
     case 'user':

@@ -10,6 +10,8 @@ import type { Cluster, Store } from '../store/store.js';
 
 export interface ClusterRoute {
   id: string;
+  /** What the route was built from: a refresh keeps a route (and its connections) whose inputs did not change. */
+  fingerprint: string;
   name: string;
   protocol: 'https:' | 'http:';
   hostname: string;
@@ -28,6 +30,10 @@ export interface ClusterRoute {
 
 function pemFromData(data: string | undefined): string | undefined {
   return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+}
+
+function fingerprint(c: Cluster): string {
+  return JSON.stringify([c.name, c.server, c.caData ?? null, c.insecureSkipTLSVerify, c.credential]);
 }
 
 /** Builds the route (and its connection pool) for one cluster record. */
@@ -57,6 +63,7 @@ export function routeFor(cluster: Cluster): ClusterRoute {
   });
   return {
     id: cluster.id,
+    fingerprint: fingerprint(cluster),
     name: cluster.name,
     protocol: https ? 'https:' : 'http:',
     hostname: url.hostname.replace(/^\[|\]$/g, ''),
@@ -81,21 +88,41 @@ export class ClusterDirectory {
 
   constructor(private readonly store: Store) {}
 
-  /** Loads every cluster (at start-up, and when changes may have been missed). */
+  /**
+   * Loads every cluster (at start-up, and when changes may have been missed): routes whose record
+   * did not change keep their connections, so open watches and exec sessions survive.
+   */
   async loadAll(): Promise<void> {
-    const next = new Map<string, ClusterRoute>();
-    for (const c of await this.store.listClusters()) next.set(c.id, routeFor(c));
-    const old = this.routes;
-    this.routes = next;
-    for (const r of old.values()) release(r);
+    const clusters = await this.store.listClusters();
+    const seen = new Set<string>();
+    for (const c of clusters) {
+      seen.add(c.id);
+      this.install(c);
+    }
+    for (const [id, route] of this.routes) {
+      if (!seen.has(id)) {
+        this.routes.delete(id);
+        release(route);
+      }
+    }
   }
 
-  /** Re-reads one cluster after it was created, changed or deleted. */
+  /** Re-reads one cluster after it was created, changed or deleted (here or on another replica). */
   async refresh(id: string): Promise<void> {
     const cluster = await this.store.getCluster(id);
-    const old = this.routes.get(id);
-    if (cluster) this.routes.set(id, routeFor(cluster));
-    else this.routes.delete(id);
+    if (cluster) {
+      this.install(cluster);
+    } else {
+      const old = this.routes.get(id);
+      this.routes.delete(id);
+      if (old) release(old);
+    }
+  }
+
+  private install(cluster: Cluster): void {
+    const old = this.routes.get(cluster.id);
+    if (old && old.fingerprint === fingerprint(cluster)) return;
+    this.routes.set(cluster.id, routeFor(cluster));
     if (old) release(old);
   }
 

@@ -36,6 +36,8 @@ export interface StripOptions {
 export function isIdentityHeader(lowerName: string, trustForwarded: boolean): boolean {
   return (
     lowerName === 'authorization' ||
+    // Browser cookies (the web UI's session and CSRF cookies) are credentials too.
+    lowerName === 'cookie' ||
     lowerName.startsWith('impersonate-') ||
     lowerName.startsWith('x-remote-') ||
     (!trustForwarded && lowerName.startsWith('x-forwarded-'))

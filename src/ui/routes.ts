@@ -10,7 +10,7 @@ import type { ApiContext } from '../api/context.js';
 import { parseBody } from '../api/validate.js';
 import { GatewayError } from '../errors.js';
 import { readSettings } from '../settings.js';
-import { checkPassword } from './login.js';
+import { checkPassword } from '../api/login.js';
 import { clearedSessionCookies, refuseCrossSite, sessionCookies } from './session-cookie.js';
 import { loadStaticFiles, STATIC_DIR } from './static-files.js';
 

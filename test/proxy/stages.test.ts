@@ -89,10 +89,11 @@ describe('stripClientIdentity', () => {
     it(`refuses client impersonation: ${name}`, () => assert.equal(reasonOf(() => stripClientIdentity(req(raw), opts)), 'Forbidden'));
   }
 
-  it('removes credentials, X-Remote-*, X-Forwarded-*, hop-by-hop and Connection-listed headers', () => {
+  it('removes credentials and cookies, X-Remote-*, X-Forwarded-*, hop-by-hop and Connection-listed headers', () => {
     const out = stripClientIdentity(
       req([
         'Authorization', 'Bearer client',
+        'Cookie', '__Secure-kubegate-session=kgt_x',
         'X-Remote-User', 'admin',
         'x-remote-group', 'system:masters',
         'X-Forwarded-For', '1.2.3.4',

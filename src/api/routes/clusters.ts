@@ -42,6 +42,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
     // The webhook's sync credential: shown once, here.
     const agent = await ctx.tokens.issue({ kind: 'agent', userId: null, clusterId: cluster.id, description: `kube-api-auth agent for ${cluster.id}` });
     await ctx.clusters.refresh(cluster.id);
+    await ctx.revocations.publish({ type: 'cluster', clusterId: cluster.id });
     ctx.log.info({ by: me.username, cluster: cluster.id }, 'cluster registered');
     res.status(201).json({ ...clusterView(cluster), agentToken: agent.token });
   });
@@ -62,6 +63,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const cluster = await ctx.store.updateCluster(req.params.id!, patch);
     if (!cluster) throw notFound('cluster not found');
     await ctx.clusters.refresh(cluster.id);
+    await ctx.revocations.publish({ type: 'cluster', clusterId: cluster.id });
     ctx.log.info({ by: me.username, cluster: cluster.id, fields: Object.keys(body) }, 'cluster changed');
     res.json(clusterView(cluster));
   });
@@ -70,6 +72,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const me = adminOf(req);
     if (!(await ctx.store.deleteCluster(req.params.id!))) throw notFound('cluster not found');
     await ctx.clusters.refresh(req.params.id!);
+    await ctx.revocations.publish({ type: 'cluster', clusterId: req.params.id! });
     // Scoped tokens and memberships went with it.
     await ctx.revocations.publish({ type: 'all' });
     ctx.log.info({ by: me.username, cluster: req.params.id }, 'cluster deleted');

@@ -1,10 +1,9 @@
 /** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` (SPEC §4.2). */
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { burnVerification, verifyPassword } from '../../auth/passwords.js';
-import { unauthorized } from '../../errors.js';
 import type { ApiContext } from '../context.js';
 import { reachableCluster } from '../cluster-access.js';
+import { checkPassword } from '../login.js';
 import { userOf } from '../request-identity.js';
 import { ClusterIdSchema, parseBody, TtlSchema } from '../validate.js';
 import { userView } from './views.js';
@@ -19,28 +18,12 @@ const LoginSchema = z
   })
   .strict();
 
-// One message for unknown users, wrong passwords and disabled accounts: no username probing.
-const LOGIN_FAILED = 'invalid username or password';
-
 export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): Router {
   const r = Router();
 
   r.post('/login', async (req, res) => {
     const body = parseBody(req, LoginSchema);
-    const client = `addr:${ctx.trust.clientAddress(req)}`;
-    const account = `user:${body.username.toLowerCase()}`;
-    ctx.loginThrottle.byAddress.check(client, 'logins from this address');
-    ctx.loginThrottle.byUser.check(account, 'logins for this user');
-    const user = await ctx.store.getUserByUsername(body.username);
-    const ok = user ? (await verifyPassword(user.passwordHash, body.password)) && user.enabled : (await burnVerification(body.password), false);
-    if (!user || !ok) {
-      ctx.loginThrottle.byAddress.failed(client);
-      ctx.loginThrottle.byUser.failed(account);
-      ctx.metrics.logins.inc({ result: 'failed' });
-      throw unauthorized(LOGIN_FAILED);
-    }
-    ctx.loginThrottle.byUser.succeeded(account);
-    ctx.metrics.logins.inc({ result: 'ok' });
+    const user = await checkPassword(ctx, req, body);
     if (body.clusterId !== undefined) await reachableCluster(ctx.store, user, body.clusterId);
     const issued = await ctx.tokens.issue({
       kind: 'session',
@@ -50,8 +33,7 @@ export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): R
       ttlSeconds: body.ttlSeconds,
     });
     ctx.log.info({ user: user.username, tokenId: issued.tokenId, cluster: issued.clusterId }, 'login');
-    const { passwordHash: _omit, ...plain } = user;
-    res.status(201).json({ token: issued.token, tokenId: issued.tokenId, expiresAt: issued.expiresAt?.toISOString(), user: userView(plain) });
+    res.status(201).json({ token: issued.token, tokenId: issued.tokenId, expiresAt: issued.expiresAt?.toISOString(), user: userView(user) });
   });
 
   r.post('/logout', auth.any, async (req, res) => {

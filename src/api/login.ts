@@ -1,11 +1,11 @@
 /**
- * Password check for the web UI's login, with the same throttles, timing and message as
- * `POST /v1/login` (SPEC §4.2): the two share one failure budget per user and per address.
+ * The password check behind `POST /v1/login` and the web UI's login (SPEC §4.2): one failure
+ * budget per user and per address, the same timing and the same message for every failure.
  */
 import type { Request } from 'express';
 import { burnVerification, verifyPassword } from '../auth/passwords.js';
 import { unauthorized } from '../errors.js';
-import type { ApiContext } from '../api/context.js';
+import type { ApiContext } from './context.js';
 import type { User } from '../store/store.js';
 
 // One message for unknown users, wrong passwords and disabled accounts: no username probing.
