@@ -5,26 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call } from '../support/gateway.js';
+import { call, freePort } from '../support/gateway.js';
 import { kubectl, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
 import { BIN_DIR, cachedEntries, onlyEntry } from '../plugin/support.js';
 
 const b64 = (pem: string) => Buffer.from(pem).toString('base64');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('downloaded kubeconfigs in kubectl', () => {
   let world: ProxyWorld;

@@ -4,34 +4,25 @@
  *
  * TLS: chromium is told to accept exactly the gateway's serving key
  * (`--ignore-certificate-errors-spki-list`, its SPKI hash), not every certificate error.
- * Screenshots of each page go to docs/screenshots/.
+ * Screenshots of each page go to docs/screenshots/ (with UPDATE_SCREENSHOTS=1).
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN_PASSWORD, call } from '../support/gateway.js';
+import { ADMIN_PASSWORD, call, freePort } from '../support/gateway.js';
 import { kubectl, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+// Screenshots are taken on every run (a page that fails to render fails the test); they replace
+// the committed ones in docs/screenshots/ only with UPDATE_SCREENSHOTS=1, so test runs leave the tree clean.
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'kubegate-shots-'));
 const TOKEN = /^kgt_t-[a-z2-7]{16}\.[A-Za-z0-9_-]{43}$/;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A browser session that records console errors, page errors and CSP violations. */
 interface Session {
