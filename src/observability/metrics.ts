@@ -18,6 +18,30 @@ export class GatewayMetrics {
   readonly revocations = new Counter({ name: 'kubegate_revocation_events_total', help: 'Revocation events applied to the verdict cache', labelNames: ['type'], registers: [this.registry] });
   readonly storeLookup = new Histogram({ name: 'kubegate_store_lookup_seconds', help: 'Token verdict lookups in the store (cache misses)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly latencyByCluster = new Map<string, { observe(v: number): void }>();
+
+  /** Counts one proxied request; label children are cached, so the hot path does no label hashing. */
+  countProxyRequest(cluster: string, code: number, verb: string): void {
+    const key = `${cluster}\0${code}\0${verb}`;
+    let child = this.requestCounters.get(key);
+    if (!child) {
+      child = this.proxyRequests.labels({ cluster, code: String(code), verb });
+      this.requestCounters.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** Records the time to the upstream's response headers for a cluster. */
+  observeUpstream(cluster: string, seconds: number): void {
+    let child = this.latencyByCluster.get(cluster);
+    if (!child) {
+      child = this.upstreamLatency.labels({ cluster });
+      this.latencyByCluster.set(cluster, child);
+    }
+    child.observe(seconds);
+  }
+
   /** `cache` is read at scrape time (the cache is built after the metrics it reports to). */
   constructor(cache: { stats(): { hits: number; misses: number; evictions: number }; size(): number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'kubegate_process_' });

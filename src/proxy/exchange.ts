@@ -70,7 +70,7 @@ export class ProxyExchange {
   /** The cluster answered with `status`. */
   answered(status: number): void {
     this.status = status;
-    if (this.dispatchedToCluster) this.observers.metrics.upstreamLatency.observe({ cluster: this.clusterId }, (performance.now() - this.sentAt) / 1000);
+    if (this.dispatchedToCluster) this.observers.metrics.observeUpstream(this.clusterId!, (performance.now() - this.sentAt) / 1000);
   }
 
   /** A stage refused the request, or the cluster could not be reached. */
@@ -83,7 +83,7 @@ export class ProxyExchange {
   /** Writes the closing audit line and metrics; call once, when the exchange is over. */
   finish(): void {
     const m = this.observers.metrics;
-    m.proxyRequests.inc({ cluster: this.dispatchedToCluster ? this.clusterId! : '', code: String(this.status), verb: this.info?.verb ?? '' });
+    m.countProxyRequest(this.dispatchedToCluster ? this.clusterId! : '', this.status, this.info?.verb ?? '');
     if (this.streamType) m.activeStreams.dec({ type: this.streamType });
     this.observers.audit.write(this.record(this.streamType ? 'end' : 'complete'));
   }

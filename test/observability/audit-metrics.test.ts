@@ -10,8 +10,9 @@ import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, 
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The audit file's lines, once it holds every line written so far (it is flushed every 250 ms). */
 async function auditLines(path: string): Promise<any[]> {
-  await wait(150); // the audit destination writes asynchronously
+  await wait(600);
   return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
