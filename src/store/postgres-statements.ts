@@ -5,7 +5,7 @@
  * Every method is one statement, so each runs in one snapshot and needs no explicit transaction.
  * Ordering uses `collate "C"` (byte order) to list exactly as SQLite does.
  */
-import { CLUSTER_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS } from './postgres-rows.js';
+import { CLUSTER_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS } from './rows.js';
 
 export interface Statement {
   name: string;

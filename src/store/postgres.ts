@@ -27,7 +27,7 @@ import {
   type TokenRow,
   type UserRow,
   type VerdictRow,
-} from './postgres-rows.js';
+} from './rows.js';
 import { SQL, type Statement } from './postgres-statements.js';
 import type {
   Change,

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { ConfigError, GatewayError, StoreUnavailableError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { postgresClientConfig, postgresPoolConfig, redactDatabaseUrl } from '../../src/store/postgres-connection.js';
-import { MIGRATIONS, migratePostgres } from '../../src/store/postgres-migrations.js';
+import { MIGRATIONS } from '../../src/store/postgres-migrations.js';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/store/sqlite-migrations.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { runStoreConformance } from './conformance.js';

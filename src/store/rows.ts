@@ -1,16 +1,20 @@
 /**
- * Rows of the PostgreSQL schema and their mapping to the `Store` types. Times are epoch
- * milliseconds (`bigint`, parsed to numbers by postgres-connection.ts), lists and objects JSON text.
+ * Rows of the schema both stores share and their mapping to the `Store` types. Times are epoch
+ * milliseconds (PostgreSQL `bigint`, parsed to numbers by postgres-connection.ts), lists and
+ * objects JSON text, flags booleans (PostgreSQL) or 0/1 (SQLite).
  */
 import type { Change, Cluster, Member, MemberRole, TokenKind, TokenRecord, User, UserWithPassword } from './store.js';
+
+/** A flag column: PostgreSQL `boolean`, SQLite integer 0/1. */
+export type Flag = boolean | number;
 
 export interface UserRow {
   id: string;
   username: string;
   password_hash: string;
   groups_json: string;
-  admin: boolean;
-  enabled: boolean;
+  admin: Flag;
+  enabled: Flag;
   created_at: number;
   updated_at: number;
 }
@@ -31,8 +35,8 @@ export interface TokenRow {
 export interface VerdictRow extends TokenRow {
   u_username: string | null;
   u_groups_json: string;
-  u_admin: boolean;
-  u_enabled: boolean;
+  u_admin: Flag;
+  u_enabled: Flag;
   u_created_at: number;
   u_updated_at: number;
 }
@@ -42,7 +46,7 @@ export interface ClusterRow {
   name: string;
   server: string;
   ca_data: string | null;
-  insecure_skip_tls_verify: boolean;
+  insecure_skip_tls_verify: Flag;
   credential_json: string;
   authorized_endpoint_json: string;
   created_at: number;
@@ -72,8 +76,8 @@ export function toUser(r: Omit<UserRow, 'password_hash'>): User {
     id: r.id,
     username: r.username,
     groups: JSON.parse(r.groups_json) as string[],
-    admin: r.admin,
-    enabled: r.enabled,
+    admin: r.admin === true || r.admin === 1,
+    enabled: r.enabled === true || r.enabled === 1,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
@@ -131,7 +135,7 @@ export function toCluster(r: ClusterRow): Cluster {
     id: r.id,
     name: r.name,
     server: r.server,
-    insecureSkipTLSVerify: r.insecure_skip_tls_verify,
+    insecureSkipTLSVerify: r.insecure_skip_tls_verify === true || r.insecure_skip_tls_verify === 1,
     credential: JSON.parse(r.credential_json) as Cluster['credential'],
     authorizedEndpoint: JSON.parse(r.authorized_endpoint_json) as Cluster['authorizedEndpoint'],
     createdAt: new Date(r.created_at),
