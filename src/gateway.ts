@@ -3,7 +3,6 @@
  * proxy, behind one HTTP(S) server. `/k8s/...` goes straight to the proxy handler; everything else
  * to the Express app.
  */
-import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +35,7 @@ import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { ensureServingMaterial, type ServingMaterial } from './tls/certificates.js';
+import { ensureDir } from './ensure-dir.js';
 
 export interface Gateway {
   server: Server;
@@ -71,7 +71,9 @@ async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: S
     });
     return { store, revocations: await PgRevocationBus.start({ url, log }) };
   }
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await ensureDir(config.dataDir).catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`--data-dir (KUBEGATE_DATA_DIR): cannot create "${config.dataDir}": ${err.code ?? err.message}`);
+  });
   return { store: await openSqliteStore(join(config.dataDir, 'kubegate.db')), revocations: new LocalRevocationBus() };
 }
 

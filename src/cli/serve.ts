@@ -2,6 +2,7 @@
 import { gatewayHelp, loadGatewayConfig } from '../config/gateway-config.js';
 import { startGateway } from '../gateway.js';
 import { createLogger } from '../log.js';
+import { runUntilSignal } from './until-signal.js';
 
 export const serveCommand = {
   summary: 'run the gateway (HTTPS API, proxy, web UI)',
@@ -13,14 +14,7 @@ export const serveCommand = {
     const config = loadGatewayConfig(argv, process.env);
     const log = createLogger(config.logLevel);
     const gateway = await startGateway(config, log);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string): void => {
-        log.info({ signal }, 'shutting down');
-        void gateway.close().then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await runUntilSignal(gateway, log);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** `kubegate webhook`: runs the kube-api-auth TokenReview webhook until SIGTERM/SIGINT. */
 import { createLogger } from '../log.js';
+import { runUntilSignal } from './until-signal.js';
 import { loadWebhookConfig, webhookHelp } from '../webhook/config.js';
 import { startWebhook } from '../webhook/webhook.js';
 
@@ -13,14 +14,7 @@ export const webhookCommand = {
     const config = loadWebhookConfig(argv);
     const log = createLogger(config.logLevel);
     const webhook = await startWebhook(config, log);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string): void => {
-        log.info({ signal }, 'shutting down');
-        void webhook.close().then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await runUntilSignal(webhook, log);
     return 0;
   },
 };

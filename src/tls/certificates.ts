@@ -4,11 +4,12 @@
  */
 import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
 import * as x509 from '@peculiar/x509';
+import { ensureDir } from '../ensure-dir.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -129,7 +130,7 @@ export async function ensureServingMaterial(options: {
   }
   const dir = options.certsDir;
   const files = { caCrt: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), crt: join(dir, 'server.crt'), key: join(dir, 'server.key') };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureDir(dir);
   const hosts = [options.publicHost, 'localhost', '127.0.0.1'];
   let generated = false;
 

@@ -2,7 +2,6 @@
  * Wires `kubegate webhook` together: the saved copy is loaded first (so a restart serves at once
  * with the gateway down), then the server listens, then the background sync starts.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import { FeedClient } from './feed-client.js';
 import { createWebhookServer } from './server.js';
 import { readState, statePath } from './state-file.js';
 import { Syncer } from './syncer.js';
+import { ensureDir } from '../ensure-dir.js';
 
 export interface Webhook {
   server: Server;
@@ -32,7 +32,7 @@ export interface WebhookOptions {
 /** Starts the webhook; resolves once it listens. Throws `ConfigError` for what the operator must fix. */
 export async function startWebhook(config: WebhookConfig, log: Logger, options: WebhookOptions = {}): Promise<Webhook> {
   try {
-    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+    await ensureDir(config.stateDir);
   } catch (err) {
     throw new ConfigError(`--state-dir: cannot create ${config.stateDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
