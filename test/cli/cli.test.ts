@@ -4,6 +4,7 @@
  * `npm test` builds first; run alone, this file builds when `dist/` is missing.
  */
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../support/gateway.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -72,13 +73,6 @@ function assertUsageError(out: Outcome, message: RegExp, options: { logsAllowed?
   assert.doesNotMatch(out.stderr, /\bat .*\.js:\d+/, 'no stack trace');
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -128,6 +122,10 @@ describe('kubegate CLI (built binary)', () => {
 
   it('serve --listen nope exits 2 with one line naming --listen', async () => {
     assertUsageError(await run(['serve', '--listen', 'nope']), /--listen/);
+  });
+
+  it('a --data-dir that cannot be created exits 2 with one line, even under /proc', async () => {
+    assertUsageError(await run(['serve', '--data-dir', '/proc/kubegate/data', '--listen', '127.0.0.1:0']), /--data-dir.*\/proc\/kubegate\/data/);
   });
 
   it('serve --auth-cache-ttl 5x exits 2 with one line naming --auth-cache-ttl', async () => {
