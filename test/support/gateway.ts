@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Agent, request } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { loadGatewayConfig } from '../../src/config/gateway-config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
+import { freePort } from './ports.js';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
 
@@ -114,17 +114,7 @@ export async function createUser(gw: Pick<TestGateway, 'url' | 'agent'>, adminTo
   return res.body.id as string;
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Flags that make the gateway listen where its public URL (and so its kubeconfigs) point. */
 export async function reachablePublicUrlFlags(host = '127.0.0.1'): Promise<string[]> {
