@@ -53,6 +53,18 @@ describe('authn-sync route', () => {
     assert.deepEqual(res.body.users.map((u: { username: string }) => u.username), ['alice']);
   });
 
+  it('rotates the agent token (admin only): the new one syncs, the old one stops at once', async () => {
+    const spare = await registerCluster(gw, admin, 'rotating');
+    assert.equal((await call(gw, 'GET', '/v1/clusters/rotating/authn-sync', { token: spare })).status, 200);
+    assert.equal((await call(gw, 'POST', '/v1/clusters/rotating/agent-token', { token: alice })).status, 403);
+    const rotated = await call(gw, 'POST', '/v1/clusters/rotating/agent-token', { token: admin });
+    assert.equal(rotated.status, 201);
+    assert.match(rotated.body.agentToken, /^kgt_t-/);
+    assert.equal((await call(gw, 'GET', '/v1/clusters/rotating/authn-sync', { token: spare })).status, 401);
+    assert.equal((await call(gw, 'GET', '/v1/clusters/rotating/authn-sync', { token: rotated.body.agentToken })).status, 200);
+    assert.equal((await call(gw, 'POST', '/v1/clusters/missing/agent-token', { token: admin })).status, 404);
+  });
+
   it('refuses malformed queries', async () => {
     for (const q of ['revision=abc', 'revision=1&waitSeconds=61', 'revision=1&waitSeconds=-1', 'revision=1&revision=2', 'revision=1&epoch=a%20b']) {
       const res = await call(gw, 'GET', `/v1/clusters/prod/authn-sync?${q}`, { token: agent });

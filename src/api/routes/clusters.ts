@@ -9,6 +9,10 @@ import { adminOf, userOf } from '../request-identity.js';
 import { parseBody } from '../validate.js';
 import { clusterView } from './views.js';
 
+function issueAgentToken(ctx: ApiContext, clusterId: string) {
+  return ctx.tokens.issue({ kind: 'agent', userId: null, clusterId, description: `kube-api-auth agent for ${clusterId}` });
+}
+
 export function clusterRoutes(ctx: ApiContext): Router {
   const r = Router();
 
@@ -39,12 +43,27 @@ export function clusterRoutes(ctx: ApiContext): Router {
         controlPlaneNodes: body.authorizedEndpoint?.controlPlaneNodes ?? [],
       },
     });
-    // The webhook's sync credential: shown once, here.
-    const agent = await ctx.tokens.issue({ kind: 'agent', userId: null, clusterId: cluster.id, description: `kube-api-auth agent for ${cluster.id}` });
+    // The webhook's sync credential: shown once, here (or when an admin rotates it).
+    const agent = await issueAgentToken(ctx, cluster.id);
     await ctx.clusters.refresh(cluster.id);
     await ctx.revocations.publish({ type: 'cluster', clusterId: cluster.id });
     ctx.log.info({ by: me.username, cluster: cluster.id }, 'cluster registered');
     res.status(201).json({ ...clusterView(cluster), agentToken: agent.token });
+  });
+
+  // Rotation: a new agent token for the cluster's webhooks; every earlier one stops working at once.
+  r.post('/clusters/:id/agent-token', async (req, res) => {
+    const me = adminOf(req);
+    const cluster = await ctx.store.getCluster(req.params.id!);
+    if (!cluster) throw notFound('cluster not found');
+    const old = await ctx.store.listTokens({ clusterId: cluster.id, kind: 'agent' });
+    const agent = await issueAgentToken(ctx, cluster.id);
+    for (const t of old) {
+      await ctx.store.deleteToken(t.id);
+      await ctx.revocations.publish({ type: 'token', tokenId: t.id });
+    }
+    ctx.log.info({ by: me.username, cluster: cluster.id, revoked: old.length }, 'agent token rotated');
+    res.status(201).json({ agentToken: agent.token, tokenId: agent.tokenId });
   });
 
   r.get('/clusters/:id', async (req, res) => {
