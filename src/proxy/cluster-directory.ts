@@ -5,7 +5,8 @@
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { Pool } from 'undici';
+import { createSecureContext } from 'node:tls';
+import { Client, Pool } from 'undici';
 import type { Cluster, Store } from '../store/store.js';
 
 export interface ClusterRoute {
@@ -22,6 +23,13 @@ export interface ClusterRoute {
   basePath: string;
   /** Keep-alive pool for ordinary requests (undici: the fastest Node HTTP client here). */
   pool: Pool;
+  /**
+   * A dedicated connection for one long-running request (watch, log follow), closed with it: a
+   * pool would keep a client per watch for good, and walk all of them on every request.
+   */
+  streamClient(): Client;
+  /** Stream clients still open (closed when the route is replaced). */
+  openStreams: ReadonlySet<Client>;
   /** node:https agent for upgrades, which the tunnel relays as raw sockets. */
   agent: HttpsAgent | HttpAgent;
   /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
@@ -44,23 +52,27 @@ export function routeFor(cluster: Cluster): ClusterRoute {
   const tls =
     'clientCertData' in cred ? { cert: pemFromData(cred.clientCertData), key: pemFromData(cred.clientKeyData) } : {};
   const ca = pemFromData(cluster.caData);
+  const verify = { ...tls, ca, rejectUnauthorized: !cluster.insecureSkipTLSVerify };
+  // Parsed once: otherwise every new upstream connection parses the CA and key again.
+  const secureContext = https ? createSecureContext(verify) : undefined;
   const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const };
-  const agent = https
-    ? new HttpsAgent({
-        ...agentOptions,
-        ...tls,
-        ca,
-        rejectUnauthorized: !cluster.insecureSkipTLSVerify,
-      })
-    : new HttpAgent(agentOptions);
-  const pool = new Pool(url.origin, {
-    connect: https ? { ...tls, ca, rejectUnauthorized: !cluster.insecureSkipTLSVerify } : undefined,
+  const agent = https ? new HttpsAgent({ ...agentOptions, ...verify, secureContext }) : new HttpAgent(agentOptions);
+  const clientOptions = {
+    connect: https ? { secureContext, rejectUnauthorized: verify.rejectUnauthorized } : undefined,
     // Watches, log follows and slow lists must never be cut by the client: no idle timeouts.
     headersTimeout: 0,
     bodyTimeout: 0,
     keepAliveTimeout: 60_000,
     keepAliveMaxTimeout: 600_000,
-  });
+  };
+  const pool = new Pool(url.origin, clientOptions);
+  const streams = new Set<Client>();
+  const streamClient = (): Client => {
+    const client = new Client(url.origin, { ...clientOptions, pipelining: 0 });
+    streams.add(client);
+    client.once('disconnect', () => streams.delete(client));
+    return client;
+  };
   return {
     id: cluster.id,
     fingerprint: fingerprint(cluster),
@@ -71,6 +83,8 @@ export function routeFor(cluster: Cluster): ClusterRoute {
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
     pool,
+    streamClient,
+    openStreams: streams,
     agent,
     credentialHeader: 'token' in cred ? ['Authorization', `Bearer ${cred.token}`] : [],
   };
@@ -80,6 +94,7 @@ export function routeFor(cluster: Cluster): ClusterRoute {
 function release(route: ClusterRoute): void {
   route.agent.destroy();
   void route.pool.destroy().catch(() => {});
+  for (const c of route.openStreams) void c.destroy().catch(() => {});
 }
 
 /** The in-memory directory of cluster routes. */

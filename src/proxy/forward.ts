@@ -77,19 +77,20 @@ function hasBody(req: IncomingMessage): boolean {
  */
 export async function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
   const { req, res, target, exchange } = call;
-  const abort = new AbortController();
-  // The client went away (kubectl ^C on a watch): release the upstream request at once.
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+  const longRunning = exchange.info?.longRunning === true;
+  // A stream may stay silent for hours: only an abort notices that its client went away.
+  // Ordinary answers end soon, and a write to a closed response stops them anyway.
+  const abort = longRunning ? new AbortController() : undefined;
+  if (abort) res.once('close', () => res.writableFinished || abort.abort());
+  const dispatcher = longRunning ? target.route.streamClient() : target.route.pool;
   try {
-    await target.route.pool.stream(
+    await dispatcher.stream(
       {
         path: target.route.basePath + target.path,
         method: (req.method ?? 'GET') as 'GET',
         headers: target.headers,
         body: hasBody(req) ? req : null,
-        signal: abort.signal,
+        signal: abort?.signal,
       },
       ({ statusCode, headers }) => {
         exchange.answered(statusCode);
@@ -98,14 +99,16 @@ export async function forward(call: { req: IncomingMessage; res: ServerResponse;
         res.writeHead(statusCode, out as unknown as Record<string, string>);
         // Watches and log follows: the client sees headers now, and every chunk as it arrives.
         // Other answers send headers with their first chunk: one TLS record fewer per request.
-        if (exchange.info?.longRunning) res.flushHeaders();
+        if (longRunning) res.flushHeaders();
         return countBytes(res, exchange);
       },
     );
   } catch (err) {
-    if (abort.signal.aborted) return;
+    if (abort?.signal.aborted || res.destroyed) return;
     if (!res.headersSent) throw unreachable(target.route, err as NodeJS.ErrnoException);
     res.destroy();
+  } finally {
+    if (dispatcher !== target.route.pool) void dispatcher.destroy().catch(() => {});
   }
 }
 
