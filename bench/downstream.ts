@@ -9,8 +9,8 @@
  * - `PUT`/`POST`: reads the whole body and answers `{"bytes":N}` (uploads, scenario 4).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 
 const [port = '0', dir = '.'] = process.argv.slice(2);
