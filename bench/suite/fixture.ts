@@ -39,14 +39,28 @@ export interface Workdir {
   remove(): void;
 }
 
+/** Workdirs not yet removed: an interrupted run removes them on exit. */
+const workdirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of workdirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function makeWorkdir(): Promise<Workdir> {
   const dir = mkdtempSync(join(tmpdir(), 'kubegate-bench-'));
+  workdirs.add(dir);
   const ca = await createCa('bench-downstream-ca');
   const leaf = await signLeaf(ca, { commonName: 'downstream', hosts: ['127.0.0.1', 'localhost'], usage: 'server' });
   writeFileSync(join(dir, 'server.crt'), leaf.certPem);
   writeFileSync(join(dir, 'server.key'), leaf.keyPem);
   writeFileSync(join(dir, 'ca.crt'), ca.certPem);
-  return { dir, caPem: ca.certPem, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    caPem: ca.certPem,
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+      workdirs.delete(dir);
+    },
+  };
 }
 
 export interface Downstream {

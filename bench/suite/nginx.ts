@@ -70,7 +70,7 @@ export async function startNginx(work: Workdir, downstreamPort: number, core?: n
   const config = nginxConfig(dir, port, downstreamPort);
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, config);
-  const child = start('nginx', ['-c', file, '-p', dir, '-e', join(dir, 'error.log')], { core });
+  const child = start('nginx', ['-c', file, '-p', dir, '-e', join(dir, 'error.log')], { core, group: true });
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c));
   child.stdout!.resume();
@@ -79,7 +79,10 @@ export async function startNginx(work: Workdir, downstreamPort: number, core?: n
     if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${output}`);
     const ok = await fetchStatus(`${url}/k8s/clusters/bench/api/v1/namespaces/default/configmaps`).catch(() => 0);
     if (ok === 200) break;
-    if (i > 100) throw new Error(`nginx did not answer 200 (last ${ok}): ${output} ${readError(dir)}`);
+    if (i > 100) {
+      await stop(child, 'SIGQUIT');
+      throw new Error(`nginx did not answer 200 (last ${ok}): ${output} ${readError(dir)}`);
+    }
     await sleep(100);
   }
   return { port, url, process: child, config, stop: () => stop(child, 'SIGQUIT') };

@@ -12,18 +12,23 @@ const hasTaskset = spawnSync('taskset', ['--version']).status === 0 && cpus().le
 
 const children = new Set<ChildProcess>();
 
+/** Children started as the leader of their own process group (nginx: master and workers). */
+const groups = new Set<ChildProcess>();
+
 /** Kills every child still running (SIGKILL: the run is over or was interrupted). */
 export function killAll(): void {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null && child.pid) {
       try {
-        process.kill(child.pid, 'SIGKILL');
+        // A group leader takes its own children with it (nginx workers outlive a killed master).
+        process.kill(groups.has(child) ? -child.pid : child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
     }
   }
   children.clear();
+  groups.clear();
 }
 process.once('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -40,6 +45,8 @@ export interface StartOptions {
   fdLimit?: number;
   env?: NodeJS.ProcessEnv;
   stdio?: SpawnOptions['stdio'];
+  /** Start it as the leader of a new process group, so killAll ends its children too. */
+  group?: boolean;
 }
 
 /**
@@ -54,9 +61,13 @@ export function start(cmd: string, args: string[], options: StartOptions = {}): 
     const script = `ulimit -n ${options.fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
     argv = ['bash', '-c', script, 'bash', ...argv];
   }
-  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  if (options.group) groups.add(child);
+  child.once('exit', () => {
+    children.delete(child);
+    groups.delete(child);
+  });
   return child;
 }
 

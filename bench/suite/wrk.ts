@@ -1,6 +1,6 @@
 /** Closed-loop load with wrk (one thread, keep-alive connections, a bearer token on every request). */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuTicks } from './processes.js';
@@ -16,6 +16,7 @@ export interface WrkResult {
 }
 
 const scriptDir = mkdtempSync(join(tmpdir(), 'kubegate-wrk-'));
+process.once('exit', () => rmSync(scriptDir, { recursive: true, force: true }));
 
 function script(token: string): string {
   const path = join(scriptDir, `${Buffer.from(token).toString('hex').slice(0, 32)}.lua`);
