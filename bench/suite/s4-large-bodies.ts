@@ -71,14 +71,27 @@ export const largeBodies: Scenario = {
       gw = await startGateway(work, { core: 1 });
       const { alice } = await setUpCluster(gw, downstream, work);
       const paths = {
-        direct: { url: `${downstream.url}${KUBE_PATH}`, token: DOWNSTREAM_TOKEN, agent: new Agent({ ca: work.caPem, keepAlive: true, maxSockets: 1 }) },
-        gateway: { url: `${gw.url}/k8s/clusters/${CLUSTER}${KUBE_PATH}`, token: alice, agent: new Agent({ ca: gw.caPem, keepAlive: true, maxSockets: 1 }) },
+        direct: { name: 'direct', url: `${downstream.url}${KUBE_PATH}`, token: DOWNSTREAM_TOKEN, agent: new Agent({ ca: work.caPem, keepAlive: true, maxSockets: 1 }) },
+        gateway: { name: 'gateway', url: `${gw.url}/k8s/clusters/${CLUSTER}${KUBE_PATH}`, token: alice, agent: new Agent({ ca: gw.caPem, keepAlive: true, maxSockets: 1 }) },
+      };
+      // A connection reset is retried once on a new connection and reported, rather than ending the scenario.
+      const retries: string[] = [];
+      const retried = async (what: string, transfer: () => Promise<number>): Promise<number> => {
+        try {
+          return await transfer();
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
+          retries.push(`${what}: ${code}`);
+          ctx.log(`  s4 ${what}: ${code}, retrying once`);
+          return transfer();
+        }
       };
       // Warm-up: JIT and connections, with small bodies.
       for (const p of Object.values(paths)) {
         for (let i = 0; i < 5; i++) {
-          await upload(p.url, p.token, MiB, p.agent);
-          await download(p.url, p.token, MiB, p.agent);
+          await retried(`warm-up upload via ${p.name}`, () => upload(p.url, p.token, MiB, p.agent));
+          await retried(`warm-up download via ${p.name}`, () => download(p.url, p.token, MiB, p.agent));
         }
       }
       await sleep(1_000);
@@ -90,7 +103,7 @@ export const largeBodies: Scenario = {
           const move = kind === 'upload' ? upload : download;
           for (const p of ['direct', 'gateway'] as const) {
             const sampler = p === 'gateway' ? sampleRss(gw.process.pid) : undefined;
-            const s = await move(paths[p].url, paths[p].token, size, paths[p].agent);
+            const s = await retried(`${kind} via ${p}, round ${r + 1}`, () => move(paths[p].url, paths[p].token, size, paths[p].agent));
             seconds[p][kind].push(s);
             if (sampler) peakKb[kind].push(sampler.stop().maxKb);
             ctx.log(`  s4 round ${r + 1}/${rounds} ${kind} ${p}: ${(size / MiB / s).toFixed(0)} MiB/s${sampler ? `, gateway RSS peak ${(peakKb[kind].at(-1)! / 1024).toFixed(1)} MiB` : ''}`);
@@ -134,8 +147,8 @@ export const largeBodies: Scenario = {
             ]),
           },
         ],
-        notes: [],
-        data: { sizeBytes: size, rounds, seconds, rss0Kb: rss0, peakKb, growthMiB: growth },
+        notes: retries.length ? [`Retried once after a connection reset (a new connection each time): ${retries.join('; ')}.`] : [],
+        data: { retries, sizeBytes: size, rounds, seconds, rss0Kb: rss0, peakKb, growthMiB: growth },
       };
     } finally {
       await gw?.stop();
