@@ -7,11 +7,12 @@
  * Each process (downstream, gateway, wrk) is pinned to a core with taskset when available.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCa, signLeaf } from '../src/tls/certificates.js';
+import { cpuTicks } from './suite/processes.js';
 import { CachedTokenAuthenticator } from '../src/auth/verdict-cache.js';
 import type { AuthResult } from '../src/auth/identity.js';
 
@@ -47,16 +48,6 @@ interface WrkResult {
   cpuUsPerReq?: number;
 }
 
-/** utime + stime of a process in clock ticks (Linux /proc). */
-function cpuTicks(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
 
 /** Runs wrk and reports how much CPU `proxy` spent per request meanwhile. */
 function measured(url: string, token: string, proxy?: ChildProcess): WrkResult {
