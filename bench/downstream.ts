@@ -7,9 +7,13 @@
  *   until the client goes away (idle watches, scenario 3);
  * - `GET …?bytes=N`: N bytes of body, streamed with back-pressure (downloads, scenario 4);
  * - `PUT`/`POST`: reads the whole body and answers `{"bytes":N}` (uploads, scenario 4).
+ *
+ * With `DOWNSTREAM_HTTP2=1` it offers HTTP/2 and HTTP/1.1 through ALPN, as kube-apiserver does
+ * (node:http2 with `allowHTTP1`; up to 1000 streams a connection, kube-apiserver's default).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 
@@ -24,9 +28,11 @@ const CHUNK = Buffer.alloc(64 * 1024, 'k');
 
 /** Holds a watch open with headers only, as kube-apiserver does while nothing changes. */
 function watch(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+  // HTTP/2 frames the open-ended body itself and has no connection-level headers or socket to tune.
+  const http1 = req.httpVersionMajor === 1;
+  res.writeHead(200, http1 ? { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } : { 'Content-Type': 'application/json' });
   res.flushHeaders();
-  req.socket.setKeepAlive(true, 60_000);
+  if (http1) req.socket.setKeepAlive(true, 60_000);
 }
 
 /** Streams `total` bytes, waiting for 'drain' when the client is slower than us. */
@@ -58,7 +64,7 @@ function upload(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-const server = createServer({ cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')), keepAliveTimeout: 60_000 }, (req, res) => {
+function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.headers.authorization !== expected) {
     res.writeHead(401).end();
     return;
@@ -78,7 +84,14 @@ const server = createServer({ cert: readFileSync(join(dir, 'server.crt')), key: 
   if (bytes !== null) return download(res, Number(bytes));
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
   res.end(body);
-});
+}
+
+const tls = { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
+// The HTTP/2 compatibility request and response offer the calls used here.
+const server =
+  process.env.DOWNSTREAM_HTTP2 === '1'
+    ? createSecureServer({ ...tls, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, handle as never)
+    : createServer({ ...tls, keepAliveTimeout: 60_000 }, handle);
 server.listen(Number(port), '127.0.0.1', 1024, () => {
   process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);
 });

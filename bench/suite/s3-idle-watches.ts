@@ -13,6 +13,15 @@ const FD_LIMIT = 65_536;
 const WATCH_PATH = '/k8s/clusters/bench/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1008';
 /** Descriptors the gateway needs besides watches (listeners, database, logs, wrk's 16 connections, slack). */
 const FD_RESERVE = 300;
+/**
+ * The downstream speaks HTTP/2 and HTTP/1.1 as kube-apiserver does, so the gateway carries the
+ * watches as HTTP/2 streams. `KUBEGATE_BENCH_UPSTREAM=http1` makes it HTTP/1.1 only, to measure
+ * the gateway's fallback (a connection per watch).
+ */
+const UPSTREAM_HTTP2 = process.env.KUBEGATE_BENCH_UPSTREAM !== 'http1';
+/** Streams per upstream connection the gateway uses at most (src/proxy/stream-dispatcher.ts). */
+const STREAMS_PER_CONNECTION = 100;
+const BASELINE_LABEL = UPSTREAM_HTTP2 ? 'bare Node server holding them as HTTP/2 streams' : 'bare Node HTTPS server holding them';
 
 interface Memory {
   rssKb: number;
@@ -20,7 +29,7 @@ interface Memory {
   heapUsedKb: number;
   heapTotalKb: number;
   externalKb: number;
-  /** The downstream's RSS: a bare Node HTTPS server holding the same watches (one TLS connection each). */
+  /** The downstream's RSS: a bare Node server holding the same watches (HTTP/2 streams, or one TLS connection each). */
   downstreamRssKb: number;
 }
 
@@ -72,7 +81,7 @@ export const idleWatches: Scenario = {
   async run(ctx) {
     const wanted = ctx.quick ? [200, 1_000] : [1_000, 10_000];
     const work = await makeWorkdir();
-    const downstream = await startDownstream(work, { core: 0, fdLimit: FD_LIMIT });
+    const downstream = await startDownstream(work, { core: 0, fdLimit: FD_LIMIT, env: UPSTREAM_HTTP2 ? { DOWNSTREAM_HTTP2: '1' } : {} });
     let gw: GatewayProcess | undefined;
     let client: ChildProcess | undefined;
     try {
@@ -82,8 +91,10 @@ export const idleWatches: Scenario = {
       client.stderr!.resume();
       await sleep(500);
       const limits = { gateway: openFilesLimit(gw.process.pid), downstream: openFilesLimit(downstream.process.pid), client: openFilesLimit(client.pid) };
-      // Each watch holds two descriptors in the gateway (client side and upstream side), one in the downstream and one in the client.
-      const possible = Math.min(Math.floor((limits.gateway - FD_RESERVE) / 2), limits.downstream - FD_RESERVE, limits.client - FD_RESERVE);
+      // Each watch holds one descriptor in the client and one in the gateway for the client side; its
+      // upstream side is a share of an HTTP/2 connection, or a connection of its own (and one in the downstream).
+      const upstreamShare = UPSTREAM_HTTP2 ? 1 / STREAMS_PER_CONNECTION : 1;
+      const possible = Math.min(Math.floor((limits.gateway - FD_RESERVE) / (1 + upstreamShare)), UPSTREAM_HTTP2 ? Infinity : limits.downstream - FD_RESERVE, limits.client - FD_RESERVE);
       const levels = wanted.map((w) => Math.min(w, possible));
       ctx.log(`  s3 open-files limits: gateway ${limits.gateway}, downstream ${limits.downstream}, client ${limits.client} → at most ${possible} watches`);
 
@@ -139,7 +150,7 @@ export const idleWatches: Scenario = {
       const downstreamPerWatch = (l: Level) => (l.memory.downstreamRssKb - mem0.downstreamRssKb) / l.open;
       const rows: TargetRow[] = measured.map((l) => ({
         metric: `RSS per idle watch, ${fmt(l.open)} open`,
-        baselineLabel: 'bare Node HTTPS server holding them',
+        baselineLabel: BASELINE_LABEL,
         baseline: `${fmt(downstreamPerWatch(l))} KiB`,
         gateway: `${fmt(l.perStreamKb)} KiB (RSS ${fmt(l.memory.rssKb / 1024)} MiB)`,
         ratio: times(l.perStreamKb / downstreamPerWatch(l)),
@@ -149,7 +160,7 @@ export const idleWatches: Scenario = {
       if (marginal) {
         rows.push({
           metric: `RSS per additional idle watch, ${fmt(low.open)} → ${fmt(top.open)} open`,
-          baselineLabel: 'bare Node HTTPS server holding them',
+          baselineLabel: BASELINE_LABEL,
           baseline: `${fmt(marginal.downstreamKb)} KiB`,
           gateway: `${fmt(marginal.rssKb)} KiB`,
           ratio: times(marginal.rssKb / marginal.downstreamKb),
@@ -181,14 +192,14 @@ export const idleWatches: Scenario = {
       const notes: string[] = [];
       if (capped) {
         notes.push(
-          `Only ${fmt(top.open)} of ${fmt(top.requested)} watches could be opened: the open-files hard limit here is ${limits.gateway} (raising it needs CAP_SYS_RESOURCE, which this machine does not grant) and each watch holds two descriptors in the gateway (the client connection and its own upstream connection). The 10,000 figure adds the missing watches at the measured marginal cost.`,
+          `Only ${fmt(top.open)} of ${fmt(top.requested)} watches could be opened: the open-files hard limit here is ${limits.gateway} (raising it needs CAP_SYS_RESOURCE, which this machine does not grant) and each watch holds ${UPSTREAM_HTTP2 ? 'a descriptor in the gateway for its client connection (its upstream side is an HTTP/2 stream)' : 'two descriptors in the gateway (the client connection and its own upstream connection)'}. The 10,000 figure adds the missing watches at the measured marginal cost.`,
         );
       }
       notes.push(`After closing every watch the gateway reported ${streamsAfter} active streams and RSS ${fmt(memAfter.rssKb / 1024)} MiB (from ${fmt(top.memory.rssKb / 1024)} MiB; V8 heap used ${fmt(memAfter.heapUsedKb / 1024)} MiB).`);
       return {
         method: [
           `One gateway (core 1, SQLite) in front of the downstream (core 0), both started through \`bash -c 'ulimit -n ${FD_LIMIT} || ulimit -n <hard>; exec …'\`. A client process (bench/suite/watch-client.ts) opens raw TLS connections to the gateway, each sending one \`GET …/configmaps?watch=true\` that the downstream answers with headers and then nothing; a watch counts once its 200 and headers have arrived, and the gateway's \`kubegate_active_streams\` must agree.`,
-          `Memory first: after a warm-up with small GETs, the gateway's VmRSS with no watches (median of 5 samples after 2 s of quiet), then the same after opening each level of watches, with no other load in between; per watch = RSS delta / watches, and between the two levels (where the noise of the no-watch baseline cancels) the marginal cost of one more. Baseline: the downstream's own RSS delta per watch — a bare Node HTTPS server holding the same watches, one TLS connection each where the gateway holds two (the client's and its upstream one). Then latency: \`wrk -t1 -c16\` small GETs through the same gateway with the most watches open, and again with the fewest (reopened), ${ctx.quick ? 1 : 3} rounds of ${ctx.quick ? 1 : 3} s each, against the same with none open (measured first).`,
+          `Memory first: after a warm-up with small GETs, the gateway's VmRSS with no watches (median of 5 samples after 2 s of quiet), then the same after opening each level of watches, with no other load in between; per watch = RSS delta / watches, and between the two levels (where the noise of the no-watch baseline cancels) the marginal cost of one more. Baseline: the downstream's own RSS delta per watch — ${UPSTREAM_HTTP2 ? 'a bare Node server (node:http2, h2 and http/1.1 by ALPN, as kube-apiserver) holding the same watches as the HTTP/2 streams the gateway opens, at most ' + STREAMS_PER_CONNECTION + ' to a connection; the gateway holds a TLS connection per watch towards the client and a stream towards the downstream' : 'a bare Node HTTPS server speaking only HTTP/1.1, holding the same watches, one TLS connection each where the gateway holds two (the client\'s and its upstream one)'}. Then latency: \`wrk -t1 -c16\` small GETs through the same gateway with the most watches open, and again with the fewest (reopened), ${ctx.quick ? 1 : 3} rounds of ${ctx.quick ? 1 : 3} s each, against the same with none open (measured first).`,
         ],
         rows,
         details: [

@@ -6,8 +6,9 @@
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { createSecureContext } from 'node:tls';
-import { Client, Pool } from 'undici';
+import { Pool } from 'undici';
 import type { Cluster, Store } from '../store/store.js';
+import { StreamDispatcher } from './stream-dispatcher.js';
 
 export interface ClusterRoute {
   id: string;
@@ -24,12 +25,10 @@ export interface ClusterRoute {
   /** Keep-alive pool for ordinary requests (undici: the fastest Node HTTP client here). */
   pool: Pool;
   /**
-   * A dedicated connection for one long-running request (watch, log follow), closed with it: a
-   * pool would keep a client per watch for good, and walk all of them on every request.
+   * Long-running requests (watch, log follow): HTTP/2 streams sharing a few connections when the
+   * cluster offers h2, else a dedicated connection each, closed with it.
    */
-  streamClient(): Client;
-  /** Stream clients still open (closed when the route is replaced). */
-  openStreams: ReadonlySet<Client>;
+  streams: StreamDispatcher;
   /** node:https agent for upgrades, which the tunnel relays as raw sockets. */
   agent: HttpsAgent | HttpAgent;
   /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
@@ -66,13 +65,7 @@ export function routeFor(cluster: Cluster): ClusterRoute {
     keepAliveMaxTimeout: 600_000,
   };
   const pool = new Pool(url.origin, clientOptions);
-  const streams = new Set<Client>();
-  const streamClient = (): Client => {
-    const client = new Client(url.origin, { ...clientOptions, pipelining: 0 });
-    streams.add(client);
-    client.once('disconnect', () => streams.delete(client));
-    return client;
-  };
+  const streams = new StreamDispatcher(url, { secureContext, rejectUnauthorized: verify.rejectUnauthorized, http1: clientOptions });
   return {
     id: cluster.id,
     fingerprint: fingerprint(cluster),
@@ -83,8 +76,7 @@ export function routeFor(cluster: Cluster): ClusterRoute {
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
     pool,
-    streamClient,
-    openStreams: streams,
+    streams,
     agent,
     credentialHeader: 'token' in cred ? ['Authorization', `Bearer ${cred.token}`] : [],
   };
@@ -94,7 +86,7 @@ export function routeFor(cluster: Cluster): ClusterRoute {
 function release(route: ClusterRoute): void {
   route.agent.destroy();
   void route.pool.destroy().catch(() => {});
-  for (const c of route.openStreams) void c.destroy().catch(() => {});
+  void route.streams.destroy();
 }
 
 /** The in-memory directory of cluster routes. */

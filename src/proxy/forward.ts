@@ -82,7 +82,8 @@ export async function forward(call: { req: IncomingMessage; res: ServerResponse;
   // Ordinary answers end soon, and a write to a closed response stops them anyway.
   const abort = longRunning ? new AbortController() : undefined;
   if (abort) res.once('close', () => res.writableFinished || abort.abort());
-  const dispatcher = longRunning ? target.route.streamClient() : target.route.pool;
+  // Long-running requests share HTTP/2 connections when the cluster offers h2 (cluster-directory.ts).
+  const dispatcher = longRunning ? target.route.streams : target.route.pool;
   try {
     await dispatcher.stream(
       {
@@ -107,8 +108,6 @@ export async function forward(call: { req: IncomingMessage; res: ServerResponse;
     if (abort?.signal.aborted || res.destroyed) return;
     if (!res.headersSent) throw unreachable(target.route, err as NodeJS.ErrnoException);
     res.destroy();
-  } finally {
-    if (dispatcher !== target.route.pool) void dispatcher.destroy().catch(() => {});
   }
 }
 

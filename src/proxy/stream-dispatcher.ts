@@ -1,0 +1,360 @@
+/**
+ * The upstream side of long-running requests (watches, log follows) to one cluster. Over HTTP/2,
+ * which kube-apiserver offers through ALPN, they share a few connections, one stream each: an idle
+ * watch costs a stream, not a TLS connection, and a client closing its watch resets only its
+ * stream (RST_STREAM). An upstream that answers ALPN with HTTP/1.1 (or speaks plain http) gets one
+ * dedicated connection per request, closed with it: an HTTP/1.1 pool would keep a client per
+ * watch for good.
+ *
+ * A small HTTP/2 client on node:http2 rather than undici's `allowH2`: undici joins repeated request
+ * headers into one comma-separated line over HTTP/2, and kube-apiserver reads each
+ * `Impersonate-Group` line as one group (`a, b` would become a single group); and it would send
+ * more streams than the server's SETTINGS_MAX_CONCURRENT_STREAMS, where a watch waits unanswered.
+ * Here streams are counted per connection and a new connection opens when all are full.
+ */
+import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { connect as tlsConnect, type SecureContext } from 'node:tls';
+import { Client, Dispatcher, errors } from 'undici';
+
+/**
+ * Streams per connection at most, fewer if the server's SETTINGS say so. kube-apiserver allows
+ * 1000 by default, Go's server 250, nginx 128, HAProxy 100: 100 fits behind any of them.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 100;
+/** A connection left with no streams closes after this. */
+const IDLE_CLOSE_MS = 60_000;
+/** After the upstream chose HTTP/1.1, offer HTTP/2 again this much later (it may have been upgraded). */
+const HTTP1_RECHECK_MS = 10 * 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Connection-level receive window. Node returns connection credit as data arrives, so a paused
+ * stream holds back only its own 64 KiB stream window, never the other streams; the larger
+ * connection window lets many log follows flow at once.
+ */
+const CONNECTION_WINDOW = 8 * 1024 * 1024;
+// Request headers that HTTP/2 forbids or carries as pseudo-headers (RFC 9113 §8.2.2).
+const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings']);
+
+/** The TLS and HTTP/1.1-client settings a route already holds. */
+export interface StreamDispatcherOptions {
+  secureContext?: SecureContext;
+  rejectUnauthorized: boolean;
+  /** Options for the dedicated undici `Client` of the HTTP/1.1 fallback. */
+  http1: Client.Options;
+}
+
+/** One HTTP/2 connection and the streams it carries or has promised. */
+interface Connection {
+  session: ClientHttp2Session;
+  streams: number;
+  limit: number;
+  /** GOAWAY received or closing: no new streams. */
+  draining: boolean;
+  idle?: NodeJS.Timeout;
+}
+
+type Handler = Dispatcher.DispatchHandler;
+
+/** Dispatches long-running requests to one cluster (HTTP/2 streams, else a connection each). */
+export class StreamDispatcher extends Dispatcher {
+  private readonly connections = new Set<Connection>();
+  private opening: Promise<Connection | undefined> | undefined;
+  /** When the upstream last answered ALPN with HTTP/1.1. */
+  private http1Since: number | undefined;
+  private readonly dedicated = new Set<Client>();
+  private tlsSession: Buffer | undefined;
+  private destroyed = false;
+
+  constructor(
+    private readonly origin: URL,
+    private readonly options: StreamDispatcherOptions,
+  ) {
+    super();
+  }
+
+  /** HTTP/2 streams now open (or being opened), for tests and metrics. */
+  get http2Streams(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.streams;
+    return n;
+  }
+
+  /** HTTP/2 connections now open. */
+  get http2Connections(): number {
+    return this.connections.size;
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    if (this.destroyed) {
+      handler.onError?.(new errors.ClientDestroyedError());
+      return false;
+    }
+    if (!this.offersHttp2()) return this.viaHttp1(opts, handler);
+    const exchange = new Http2Exchange(opts, handler, `${this.origin.host}`);
+    this.reserve().then(
+      (connection) => {
+        if (!connection) this.viaHttp1(opts, exchange.handlerIfUnstarted());
+        else exchange.start(connection, () => this.released(connection));
+      },
+      (err: Error) => exchange.fail(err),
+    );
+    return true;
+  }
+
+  override close(callback?: () => void): Promise<void> {
+    return this.destroy(null, callback);
+  }
+
+  /** Closes every connection: their streams end, and their clients see the watch end and retry. */
+  override destroy(err?: Error | null | (() => void), callback?: () => void): Promise<void> {
+    this.destroyed = true;
+    for (const c of this.connections) c.session.destroy();
+    this.connections.clear();
+    for (const client of this.dedicated) void client.destroy().catch(() => {});
+    this.dedicated.clear();
+    const done = Promise.resolve();
+    const cb = typeof err === 'function' ? err : callback;
+    if (cb) void done.then(cb);
+    return done;
+  }
+
+  private offersHttp2(): boolean {
+    if (this.origin.protocol !== 'https:') return false;
+    return this.http1Since === undefined || Date.now() - this.http1Since >= HTTP1_RECHECK_MS;
+  }
+
+  /** Today's HTTP/1.1 behaviour: a connection of its own, destroyed when the request ends. */
+  private viaHttp1(opts: Dispatcher.DispatchOptions, handler: Handler | undefined): boolean {
+    if (!handler) return false;
+    const client = new Client(this.origin, { ...this.options.http1, pipelining: 0 });
+    this.dedicated.add(client);
+    const done = () => {
+      this.dedicated.delete(client);
+      void client.destroy().catch(() => {});
+    };
+    return client.dispatch(opts, {
+      onConnect: (abort) => handler.onConnect?.(abort),
+      onHeaders: (status, headers, resume, text) => handler.onHeaders?.(status, headers, resume, text) ?? true,
+      onData: (chunk) => handler.onData?.(chunk) ?? true,
+      onComplete: (trailers) => {
+        handler.onComplete?.(trailers);
+        done();
+      },
+      onError: (err) => {
+        handler.onError?.(err);
+        done();
+      },
+    });
+  }
+
+  /** A connection with a free stream, opening one when all are full; undefined: the upstream speaks HTTP/1.1. */
+  private async reserve(): Promise<Connection | undefined> {
+    for (;;) {
+      for (const c of this.connections) {
+        if (c.draining || c.streams >= c.limit) continue;
+        c.streams++;
+        if (c.idle) clearTimeout(c.idle);
+        c.session.ref();
+        return c;
+      }
+      if (!this.offersHttp2()) return undefined;
+      this.opening ??= this.open().finally(() => (this.opening = undefined));
+      if (!(await this.opening)) return undefined;
+    }
+  }
+
+  private released(c: Connection): void {
+    c.streams--;
+    if (c.streams > 0 || c.session.destroyed) return;
+    // Idle: let the process exit, and close the connection if nothing needs it for a while.
+    c.session.unref();
+    c.idle = setTimeout(() => {
+      if (c.streams > 0) return;
+      c.draining = true;
+      this.connections.delete(c);
+      c.session.close();
+    }, IDLE_CLOSE_MS).unref();
+  }
+
+  /** Opens a TLS connection offering h2 and http/1.1; resolves once the server's SETTINGS arrived. */
+  private open(): Promise<Connection | undefined> {
+    const { hostname, port } = this.origin;
+    const host = hostname.replace(/^\[|\]$/g, '');
+    return new Promise((resolve, reject) => {
+      if (this.destroyed) return reject(new errors.ClientDestroyedError());
+      const socket = tlsConnect({
+        host,
+        port: Number(port) || 443,
+        servername: isIP(host) ? undefined : host,
+        secureContext: this.options.secureContext,
+        rejectUnauthorized: this.options.rejectUnauthorized,
+        ALPNProtocols: ['h2', 'http/1.1'],
+        session: this.tlsSession,
+      });
+      socket.setKeepAlive(true, 60_000);
+      socket.on('session', (s: Buffer) => (this.tlsSession = s));
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        reject(err);
+      };
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new errors.ConnectTimeoutError()));
+      socket.once('error', fail);
+      socket.once('secureConnect', () => {
+        if (socket.alpnProtocol !== 'h2') {
+          settled = true;
+          this.http1Since = Date.now();
+          socket.destroy();
+          return resolve(undefined);
+        }
+        const session = http2Connect(this.origin, {
+          createConnection: () => socket,
+          peerMaxConcurrentStreams: MAX_STREAMS_PER_CONNECTION,
+          settings: { enablePush: false },
+        });
+        const c: Connection = { session, streams: 0, limit: MAX_STREAMS_PER_CONNECTION, draining: false };
+        session.on('error', fail); // its streams see the error too
+        session.on('remoteSettings', (s) => {
+          c.limit = Math.min(MAX_STREAMS_PER_CONNECTION, s.maxConcurrentStreams ?? MAX_STREAMS_PER_CONNECTION);
+          if (settled) return;
+          settled = true;
+          socket.setTimeout(0);
+          session.setLocalWindowSize(CONNECTION_WINDOW);
+          if (this.destroyed) {
+            session.destroy();
+            return reject(new errors.ClientDestroyedError());
+          }
+          this.connections.add(c);
+          resolve(c);
+        });
+        session.once('goaway', () => (c.draining = true));
+        session.once('close', () => {
+          c.draining = true;
+          this.connections.delete(c);
+          if (c.idle) clearTimeout(c.idle);
+          fail(new errors.SocketError('closed before the HTTP/2 settings'));
+        });
+      });
+    });
+  }
+}
+
+/** One request on an HTTP/2 stream, reporting to undici's handler (the legacy callbacks that `stream()` uses). */
+class Http2Exchange {
+  private stream: ClientHttp2Stream | undefined;
+  private done = false;
+  private started = false;
+  private trailers: string[] = [];
+
+  constructor(
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly handler: Handler,
+    private readonly authority: string,
+  ) {
+    // Registered at once, so an abort while the connection is still opening counts.
+    handler.onConnect?.((err) => this.abort(err));
+  }
+
+  /** The handler, for the HTTP/1.1 fallback, unless the request was aborted meanwhile. */
+  handlerIfUnstarted(): Handler | undefined {
+    if (this.done) return undefined;
+    this.done = true;
+    const { handler } = this;
+    // The fallback client calls onConnect again with its own abort.
+    return handler;
+  }
+
+  start(connection: Connection, release: () => void): void {
+    if (this.done) return release();
+    let stream: ClientHttp2Stream;
+    const body = this.opts.body as Readable | Buffer | string | null | undefined;
+    try {
+      stream = connection.session.request(http2Headers(this.opts, this.authority), { endStream: body == null });
+    } catch (err) {
+      release();
+      return this.fail(err as Error);
+    }
+    this.stream = stream;
+    this.started = true;
+    stream.once('close', () => {
+      release();
+      this.fail(new errors.SocketError(`upstream HTTP/2 stream closed (code ${stream.rstCode ?? 0})`));
+    });
+    stream.on('error', (err) => this.fail(err));
+    stream.once('response', (headers) => this.onResponse(headers));
+    stream.on('trailers', (headers) => (this.trailers = rawPairs(headers).map(String)));
+    stream.once('end', () => this.complete());
+    if (body == null) return;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) stream.end(body);
+    else {
+      body.on('error', (err) => this.abort(err));
+      body.pipe(stream);
+    }
+  }
+
+  private onResponse(headers: IncomingHttpHeaders): void {
+    if (this.done) return;
+    const stream = this.stream!;
+    try {
+      const resume = () => stream.resume();
+      if (this.handler.onHeaders?.(Number(headers[':status']), rawPairs(headers), resume, '') === false) stream.pause();
+    } catch (err) {
+      return this.abort(err as Error);
+    }
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.done && this.handler.onData?.(chunk) === false) stream.pause();
+    });
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onComplete?.(this.trailers);
+  }
+
+  /** Ends the request with an error, once. */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onError?.(err);
+  }
+
+  /** The client went away (or the handler gave up): reset the stream, leave the connection. */
+  private abort(err?: Error): void {
+    this.fail(err ?? new errors.RequestAbortedError());
+    if (this.started && !this.stream!.closed) this.stream!.close(constants.NGHTTP2_CANCEL);
+  }
+}
+
+/** The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields. */
+function http2Headers(opts: Dispatcher.DispatchOptions, defaultAuthority: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':method': opts.method, ':path': opts.path, ':scheme': 'https', ':authority': defaultAuthority };
+  const raw = opts.headers as string[] | null | undefined;
+  for (let i = 0; raw && i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (name === 'host') out[':authority'] = value;
+    if (NOT_IN_HTTP2.has(name)) continue;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [String(seen), value];
+  }
+  return out;
+}
+
+/** Response headers as undici's raw list (name, value, …), without pseudo-headers. */
+function rawPairs(headers: IncomingHttpHeaders): Buffer[] {
+  const out: Buffer[] = [];
+  for (const name in headers) {
+    if (name.startsWith(':')) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const v of value) out.push(Buffer.from(name), Buffer.from(v));
+    else if (value !== undefined) out.push(Buffer.from(name), Buffer.from(String(value)));
+  }
+  return out;
+}
