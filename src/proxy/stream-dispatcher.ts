@@ -161,7 +161,10 @@ export class StreamDispatcher extends Dispatcher {
       }
       if (!this.offersHttp2()) return undefined;
       this.opening ??= this.open().finally(() => (this.opening = undefined));
-      if (!(await this.opening)) return undefined;
+      const opened = await this.opening;
+      if (!opened) return undefined;
+      // A server that allows no streams at all would otherwise have us open connections forever.
+      if (opened.limit < 1) throw new errors.SocketError('the upstream allows no HTTP/2 streams');
     }
   }
 

@@ -33,9 +33,31 @@ interface UpstreamWatch {
   closed: boolean;
 }
 
+/** A log follow that sends `LOG_BYTES` as fast as its reader allows. */
+interface UpstreamFollow {
+  sent: number;
+  ended: boolean;
+}
+const LOG_BYTES = 64 * 1024 * 1024;
+
+/** Sends `LOG_BYTES` in 64 KiB writes, waiting for 'drain' whenever the stream is full. */
+function sendLog(res: ServerResponse, follow: UpstreamFollow): void {
+  const chunk = Buffer.alloc(64 * 1024, 'l');
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  const pump = (): void => {
+    while (follow.sent < LOG_BYTES) {
+      follow.sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end(() => (follow.ended = true));
+  };
+  pump();
+}
+
 /** A kube-apiserver stand-in whose watches stay open until the test writes to or closes them. */
 interface Upstream {
   url: string;
+  follows: UpstreamFollow[];
   /** TLS connections accepted, and how many are still open. */
   connections: TLSSocket[];
   watches: UpstreamWatch[];
@@ -45,9 +67,15 @@ interface Upstream {
 
 async function startUpstream(ca: CertificateAuthority, kind: { http2: false } | { http2: true; maxConcurrentStreams?: number }): Promise<Upstream> {
   const watches: UpstreamWatch[] = [];
+  const follows: UpstreamFollow[] = [];
   const connections: TLSSocket[] = [];
   const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     if (req.headers.authorization !== `Bearer ${UPSTREAM_TOKEN}`) return void res.writeHead(401).end();
+    if (req.url!.includes('follow=true')) {
+      const follow = { sent: 0, ended: false };
+      follows.push(follow);
+      return sendLog(res as ServerResponse, follow);
+    }
     if (!req.url!.includes('watch=true')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     const out = res as ServerResponse; // the HTTP/2 compatibility response has the same calls
     const watch: UpstreamWatch = { httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, res: out, closed: false };
@@ -66,6 +94,7 @@ async function startUpstream(ca: CertificateAuthority, kind: { http2: false } | 
     url: `https://127.0.0.1:${(server.address() as { port: number }).port}`,
     connections,
     watches,
+    follows,
     open: () => watches.filter((w) => !w.closed),
     async close() {
       for (const s of connections) s.destroy();
@@ -153,6 +182,42 @@ describe('long-running requests over HTTP/2', () => {
       await until(() => upstream.open().length === 0, 'every upstream stream to close');
     } finally {
       await call(gw, 'DELETE', '/v1/clusters/h2', { token: adminToken });
+      await upstream.close();
+    }
+  });
+
+  it('a log follow its client does not read holds back only its own stream', async () => {
+    const upstream = await startUpstream(ca, { http2: true });
+    try {
+      await registerCluster('h2-flow', upstream);
+      const watch = watchThroughGateway(gw, 'h2-flow', userToken);
+      assert.equal(await watch.headers, 200);
+      let received = 0;
+      const logUrl = new URL('/k8s/clusters/h2-flow/api/v1/namespaces/default/pods/p/log?follow=true', gw.url);
+      const log = request(logUrl, { agent: gw.agent, headers: { Authorization: `Bearer ${userToken}` } });
+      const response = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        log.on('response', resolve);
+        log.on('error', reject);
+      });
+      log.end();
+      const res = await response;
+      res.pause(); // the client stops reading
+      await until(() => upstream.follows.length === 1 && upstream.watches.length === 1, 'the follow and the watch upstream');
+      assert.equal(upstream.connections.length, 1, 'both on one connection');
+
+      // The watch on the same connection still gets its events while the follow is stuck...
+      upstream.watches[0]!.res.write('{"type":"ADDED","object":{"metadata":{"name":"flowing"}}}\n');
+      await until(() => watch.received().includes('"flowing"'), 'the watch event');
+      // ...and the upstream is held back rather than the gateway buffering the whole log.
+      assert.ok(upstream.follows[0]!.sent < LOG_BYTES, `the upstream sent ${upstream.follows[0]!.sent} of ${LOG_BYTES} bytes`);
+
+      res.on('data', (c: Buffer) => (received += c.length));
+      res.resume();
+      await new Promise((r) => res.on('end', r));
+      assert.equal(received, LOG_BYTES);
+      watch.close();
+    } finally {
+      await call(gw, 'DELETE', '/v1/clusters/h2-flow', { token: adminToken });
       await upstream.close();
     }
   });
