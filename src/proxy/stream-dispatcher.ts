@@ -283,14 +283,15 @@ class Http2Exchange {
     }
     this.stream = stream;
     this.started = true;
-    stream.once('close', () => {
+    // `on` rather than `once` for events that fire once anyway: no wrapper kept per watch.
+    stream.on('close', () => {
       release();
       this.fail(new errors.SocketError(`upstream HTTP/2 stream closed (code ${stream.rstCode ?? 0})`));
     });
     stream.on('error', (err) => this.fail(err));
-    stream.once('response', (headers) => this.onResponse(headers));
+    stream.on('response', (headers) => this.onResponse(headers));
     stream.on('trailers', (headers) => (this.trailers = rawPairs(headers).map(String)));
-    stream.once('end', () => this.complete());
+    stream.on('end', () => this.complete());
     if (body == null) return;
     if (typeof body === 'string' || Buffer.isBuffer(body)) stream.end(body);
     else {
