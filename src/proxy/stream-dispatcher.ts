@@ -6,17 +6,18 @@
  * dedicated connection per request, closed with it: an HTTP/1.1 pool would keep a client per
  * watch for good.
  *
- * A small HTTP/2 client on node:http2 rather than undici's `allowH2`: undici joins repeated request
- * headers into one comma-separated line over HTTP/2, and kube-apiserver reads each
- * `Impersonate-Group` line as one group (`a, b` would become a single group); and it would send
- * more streams than the server's SETTINGS_MAX_CONCURRENT_STREAMS, where a watch waits unanswered.
- * Here streams are counted per connection and a new connection opens when all are full.
+ * A small HTTP/2 client on node:http2 rather than undici's `allowH2`: undici (7.30) joins repeated
+ * request headers into one comma-separated line over HTTP/2, and kube-apiserver reads each
+ * `Impersonate-Group` line as one group (`a, b` would become a single group). An undici Client also
+ * runs at most `pipelining` requests at once whatever the server's SETTINGS_MAX_CONCURRENT_STREAMS,
+ * so watches would wait behind each other or beyond the server's limit. Here streams are counted
+ * per connection, and a new connection opens when all are full.
  */
-import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { Client, Dispatcher, errors } from 'undici';
+import { Http2Exchange } from './http2-exchange.js';
 
 /**
  * Streams per connection at most, fewer if the server's SETTINGS say so. kube-apiserver allows
@@ -34,8 +35,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * connection window lets many log follows flow at once.
  */
 const CONNECTION_WINDOW = 8 * 1024 * 1024;
-// Request headers that HTTP/2 forbids or carries as pseudo-headers (RFC 9113 §8.2.2).
-const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings']);
 
 /** The TLS and HTTP/1.1-client settings a route already holds. */
 export interface StreamDispatcherOptions {
@@ -74,18 +73,6 @@ export class StreamDispatcher extends Dispatcher {
     super();
   }
 
-  /** HTTP/2 streams now open (or being opened), for tests and metrics. */
-  get http2Streams(): number {
-    let n = 0;
-    for (const c of this.connections) n += c.streams;
-    return n;
-  }
-
-  /** HTTP/2 connections now open. */
-  get http2Connections(): number {
-    return this.connections.size;
-  }
-
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
     if (this.destroyed) {
       handler.onError?.(new errors.ClientDestroyedError());
@@ -96,7 +83,7 @@ export class StreamDispatcher extends Dispatcher {
     this.reserve().then(
       (connection) => {
         if (!connection) this.viaHttp1(opts, exchange.handlerIfUnstarted());
-        else exchange.start(connection, () => this.released(connection));
+        else exchange.start(connection.session, () => this.released(connection));
       },
       (err: Error) => exchange.fail(err),
     );
@@ -244,121 +231,4 @@ export class StreamDispatcher extends Dispatcher {
       });
     });
   }
-}
-
-/** One request on an HTTP/2 stream, reporting to undici's handler (the legacy callbacks that `stream()` uses). */
-class Http2Exchange {
-  private stream: ClientHttp2Stream | undefined;
-  private done = false;
-  private started = false;
-  private trailers: string[] = [];
-
-  constructor(
-    private readonly opts: Dispatcher.DispatchOptions,
-    private readonly handler: Handler,
-    private readonly authority: string,
-  ) {
-    // Registered at once, so an abort while the connection is still opening counts.
-    handler.onConnect?.((err) => this.abort(err));
-  }
-
-  /** The handler, for the HTTP/1.1 fallback, unless the request was aborted meanwhile. */
-  handlerIfUnstarted(): Handler | undefined {
-    if (this.done) return undefined;
-    this.done = true;
-    const { handler } = this;
-    // The fallback client calls onConnect again with its own abort.
-    return handler;
-  }
-
-  start(connection: Connection, release: () => void): void {
-    if (this.done) return release();
-    let stream: ClientHttp2Stream;
-    const body = this.opts.body as Readable | Buffer | string | null | undefined;
-    try {
-      stream = connection.session.request(http2Headers(this.opts, this.authority), { endStream: body == null });
-    } catch (err) {
-      release();
-      return this.fail(err as Error);
-    }
-    this.stream = stream;
-    this.started = true;
-    // `on` rather than `once` for events that fire once anyway: no wrapper kept per watch.
-    stream.on('close', () => {
-      release();
-      this.fail(new errors.SocketError(`upstream HTTP/2 stream closed (code ${stream.rstCode ?? 0})`));
-    });
-    stream.on('error', (err) => this.fail(err));
-    stream.on('response', (headers) => this.onResponse(headers));
-    stream.on('trailers', (headers) => (this.trailers = rawPairs(headers).map(String)));
-    stream.on('end', () => this.complete());
-    if (body == null) return;
-    if (typeof body === 'string' || Buffer.isBuffer(body)) stream.end(body);
-    else {
-      body.on('error', (err) => this.abort(err));
-      body.pipe(stream);
-    }
-  }
-
-  private onResponse(headers: IncomingHttpHeaders): void {
-    if (this.done) return;
-    const stream = this.stream!;
-    try {
-      const resume = () => stream.resume();
-      if (this.handler.onHeaders?.(Number(headers[':status']), rawPairs(headers), resume, '') === false) stream.pause();
-    } catch (err) {
-      return this.abort(err as Error);
-    }
-    stream.on('data', (chunk: Buffer) => {
-      if (!this.done && this.handler.onData?.(chunk) === false) stream.pause();
-    });
-  }
-
-  private complete(): void {
-    if (this.done) return;
-    this.done = true;
-    this.handler.onComplete?.(this.trailers);
-  }
-
-  /** Ends the request with an error, once. */
-  fail(err: Error): void {
-    if (this.done) return;
-    this.done = true;
-    this.handler.onError?.(err);
-  }
-
-  /** The client went away (or the handler gave up): reset the stream, leave the connection. */
-  private abort(err?: Error): void {
-    this.fail(err ?? new errors.RequestAbortedError());
-    if (this.started && !this.stream!.closed) this.stream!.close(constants.NGHTTP2_CANCEL);
-  }
-}
-
-/** The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields. */
-function http2Headers(opts: Dispatcher.DispatchOptions, defaultAuthority: string): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':method': opts.method, ':path': opts.path, ':scheme': 'https', ':authority': defaultAuthority };
-  const raw = opts.headers as string[] | null | undefined;
-  for (let i = 0; raw && i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    if (name === 'host') out[':authority'] = value;
-    if (NOT_IN_HTTP2.has(name)) continue;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else out[name] = [String(seen), value];
-  }
-  return out;
-}
-
-/** Response headers as undici's raw list (name, value, …), without pseudo-headers. */
-function rawPairs(headers: IncomingHttpHeaders): Buffer[] {
-  const out: Buffer[] = [];
-  for (const name in headers) {
-    if (name.startsWith(':')) continue;
-    const value = headers[name];
-    if (Array.isArray(value)) for (const v of value) out.push(Buffer.from(name), Buffer.from(v));
-    else if (value !== undefined) out.push(Buffer.from(name), Buffer.from(String(value)));
-  }
-  return out;
 }

@@ -1,0 +1,132 @@
+/**
+ * One long-running request on an HTTP/2 stream (see stream-dispatcher.ts), reporting to undici's
+ * handler through the legacy callbacks that `Dispatcher.stream()` uses, so forward() reads the
+ * same whichever protocol carried the request.
+ */
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
+import { errors, type Dispatcher } from 'undici';
+
+type Handler = Dispatcher.DispatchHandler;
+
+// Request headers that HTTP/2 forbids or carries as pseudo-headers (RFC 9113 §8.2.2).
+const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings']);
+
+/** One request on one HTTP/2 stream. */
+export class Http2Exchange {
+  private stream: ClientHttp2Stream | undefined;
+  private done = false;
+  private started = false;
+  private trailers: string[] = [];
+
+  constructor(
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly handler: Handler,
+    private readonly authority: string,
+  ) {
+    // Registered at once, so an abort while the connection is still opening counts.
+    handler.onConnect?.((err) => this.abort(err));
+  }
+
+  /**
+   * Hands the handler over to the HTTP/1.1 fallback (which calls onConnect again with its own
+   * abort), unless the request was aborted meanwhile.
+   */
+  handlerIfUnstarted(): Handler | undefined {
+    if (this.done) return undefined;
+    this.done = true;
+    return this.handler;
+  }
+
+  /** Sends the request on a stream of `session`; `release` gives the stream slot back when it closes. */
+  start(session: ClientHttp2Session, release: () => void): void {
+    if (this.done) return release();
+    let stream: ClientHttp2Stream;
+    const body = this.opts.body as Readable | Buffer | string | null | undefined;
+    try {
+      stream = session.request(http2Headers(this.opts, this.authority), { endStream: body == null });
+    } catch (err) {
+      release();
+      return this.fail(err as Error);
+    }
+    this.stream = stream;
+    this.started = true;
+    // `on` rather than `once` for events that fire once anyway: no wrapper kept per watch.
+    stream.on('close', () => {
+      release();
+      this.fail(new errors.SocketError(`upstream HTTP/2 stream closed (code ${stream.rstCode ?? 0})`));
+    });
+    stream.on('error', (err) => this.fail(err));
+    stream.on('response', (headers) => this.onResponse(headers));
+    stream.on('trailers', (headers) => (this.trailers = rawPairs(headers).map(String)));
+    stream.on('end', () => this.complete());
+    if (body == null) return;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) stream.end(body);
+    else {
+      body.on('error', (err) => this.abort(err));
+      body.pipe(stream);
+    }
+  }
+
+  private onResponse(headers: IncomingHttpHeaders): void {
+    if (this.done) return;
+    const stream = this.stream!;
+    try {
+      const resume = () => stream.resume();
+      if (this.handler.onHeaders?.(Number(headers[':status']), rawPairs(headers), resume, '') === false) stream.pause();
+    } catch (err) {
+      return this.abort(err as Error);
+    }
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.done && this.handler.onData?.(chunk) === false) stream.pause();
+    });
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onComplete?.(this.trailers);
+  }
+
+  /** Ends the request with an error, once. */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onError?.(err);
+  }
+
+  /** The client went away (or the handler gave up): reset the stream, leave the connection. */
+  private abort(err?: Error): void {
+    this.fail(err ?? new errors.RequestAbortedError());
+    if (this.started && !this.stream!.closed) this.stream!.close(constants.NGHTTP2_CANCEL);
+  }
+}
+
+/** The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields. */
+function http2Headers(opts: Dispatcher.DispatchOptions, defaultAuthority: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':method': opts.method, ':path': opts.path, ':scheme': 'https', ':authority': defaultAuthority };
+  const raw = opts.headers as string[] | null | undefined;
+  for (let i = 0; raw && i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (name === 'host') out[':authority'] = value;
+    if (NOT_IN_HTTP2.has(name)) continue;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [String(seen), value];
+  }
+  return out;
+}
+
+/** Response headers as undici's raw list (name, value, …), without pseudo-headers. */
+function rawPairs(headers: IncomingHttpHeaders): Buffer[] {
+  const out: Buffer[] = [];
+  for (const name in headers) {
+    if (name.startsWith(':')) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const v of value) out.push(Buffer.from(name), Buffer.from(v));
+    else if (value !== undefined) out.push(Buffer.from(name), Buffer.from(String(value)));
+  }
+  return out;
+}
