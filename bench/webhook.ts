@@ -3,13 +3,17 @@
  * serving a state file of `--tokens` tokens, loaded with wrk over keep-alive connections; plus the
  * in-process cost of one review (parse + lookup + hash + answer).
  *
- *   npm run build && node --import tsx bench/webhook.ts [--tokens 10000] [--connections 4] [--duration 5] [--rounds 3] [--pin]
+ *   npm run build && node --import tsx bench/webhook.ts [--tokens 10000] [--connections 4] [--duration 5] [--rounds 3] [--pin] [--against DIR]
  *
  * Needs wrk (`apt-get install -y wrk`). Each round also loads a bare `node:http` server that answers
  * a constant, with the same wrk settings: the ceiling of Node's HTTP on this machine, so the figures
  * can be read on a shared or noisy host. `--pin` pins the server to core 0 and wrk to core 1 with
  * taskset. The gateway URL is unreachable on purpose: the webhook serves from the state file and
  * retries in the background, as it would with the gateway down.
+ *
+ * `--against DIR` also runs the `kubegate webhook` built in another checkout (e.g. `main`, to judge a
+ * change) in the same interleaved rounds: on a shared host a before/after taken minutes apart
+ * measures the neighbours as much as the change.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { issueToken } from '../src/auth/tokens.js';
 import type { SyncedToken, SyncedUser } from '../src/sync/protocol.js';
+import { cpuTicks } from './suite/processes.js';
 import { AuthnCopy } from '../src/webhook/authn-copy.js';
 import { writeState } from '../src/webhook/state-file.js';
 import { parseTokenReview, tokenReviewResponse } from '../src/webhook/token-review.js';
@@ -30,6 +35,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     pin: { type: 'boolean', default: false },
+    against: { type: 'string' },
   },
 });
 const tokenCount = Number(values.tokens);
@@ -86,9 +92,11 @@ interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  /** The server's CPU (user + system) per request: steadier than rps when neighbours share the core. */
+  cpuUs: number;
 }
 
-function runWrk(url: string, bodiesFile: string): WrkResult {
+function runWrk(url: string, bodiesFile: string, serverPid: number | undefined): WrkResult {
   const script = join(tmpdir(), 'kubegate-webhook-bench.lua');
   // Cycles through real review bodies so every request costs a lookup and a hash.
   writeFileSync(
@@ -103,16 +111,19 @@ request = function()
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, bodies[i])
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99), summary.errors.status))
+  io.write(string.format("RESULT %f %f %f %d %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99), summary.errors.status, summary.requests))
 end
 `,
   );
   const wrkArgs = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, `${url}/v1/authenticate`, '--', bodiesFile];
+  const ticksBefore = cpuTicks(serverPid);
   const r = hasTaskset ? spawnSync('taskset', ['-c', '1', 'wrk', ...wrkArgs], { encoding: 'utf8' }) : spawnSync('wrk', wrkArgs, { encoding: 'utf8' });
-  const m = /RESULT ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
+  const ticks = cpuTicks(serverPid) - ticksBefore;
+  const m = /RESULT ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(r.stdout);
   if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
   if (Number(m[4]) > 0) throw new Error(`wrk saw ${m[4]} non-2xx answers`);
-  return { rps: Number(m[1]), p50: Number(m[2]) / 1000, p99: Number(m[3]) / 1000 };
+  // Clock ticks are 10 ms (100 per second on Linux).
+  return { rps: Number(m[1]), p50: Number(m[2]) / 1000, p99: Number(m[3]) / 1000, cpuUs: (ticks * 10_000) / Number(m[5]) };
 }
 
 /** Microseconds per review in-process: what one request costs before any HTTP. */
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
   if (spawnSync('wrk', ['--version']).error) throw new Error('wrk not found: apt-get install -y wrk');
   const dir = mkdtempSync(join(tmpdir(), 'kubegate-webhook-bench-'));
   let webhook: ChildProcess | undefined;
+  let against: ChildProcess | undefined;
   let baseline: ChildProcess | undefined;
   try {
     const { tokens, users, bearer } = fixture(tokenCount);
@@ -148,33 +160,53 @@ async function main(): Promise<void> {
     if (!check.authenticated) throw new Error('fixture token refused');
     const perReview = inProcess(copy, bodies);
 
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    webhook = pinned(0, process.execPath, [join(root, 'bin/kubegate'), 'webhook', '--gateway=http://127.0.0.1:9', '--cluster=bench', `--agent-token-file=${join(dir, 'agent')}`, `--state-dir=${dir}`, `--listen=127.0.0.1:${port}`, '--log-level=error']);
-    await waitHealthy(url);
+    const startWebhook = async (checkout: string): Promise<{ child: ChildProcess; url: string }> => {
+      const port = await freePort();
+      // WEBHOOK_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc" profiles the webhook during the run.
+      const nodeArgs = (process.env.WEBHOOK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = pinned(0, process.execPath, [...nodeArgs, join(checkout, 'bin/kubegate'), 'webhook', '--gateway=http://127.0.0.1:9', '--cluster=bench', `--agent-token-file=${join(dir, 'agent')}`, `--state-dir=${dir}`, `--listen=127.0.0.1:${port}`, '--log-level=error']);
+      // Drained, so a webhook that writes (errors, --trace-gc) never stalls on a full pipe mid-run.
+      child.stdout!.pipe(process.stderr);
+      child.stderr!.pipe(process.stderr);
+      const url = `http://127.0.0.1:${port}`;
+      await waitHealthy(url);
+      return { child, url };
+    };
+    let url: string;
+    ({ child: webhook, url } = await startWebhook(root));
+    let againstUrl: string | undefined;
+    if (values.against) ({ child: against, url: againstUrl } = await startWebhook(values.against));
     const basePort = await freePort();
     baseline = pinned(0, process.execPath, ['-e', BASELINE, String(basePort)]);
     const baseUrl = `http://127.0.0.1:${basePort}`;
     await waitHealthy(baseUrl);
-    runWrk(url, bodiesFile); // warm-up
-    runWrk(baseUrl, bodiesFile);
+    runWrk(url, bodiesFile, webhook.pid); // warm-up
+    runWrk(baseUrl, bodiesFile, baseline.pid);
+    if (againstUrl) runWrk(againstUrl, bodiesFile, against?.pid);
     const results: WrkResult[] = [];
     const baselines: WrkResult[] = [];
+    const againsts: WrkResult[] = [];
     for (let r = 0; r < rounds; r++) {
-      results.push(runWrk(url, bodiesFile));
-      baselines.push(runWrk(baseUrl, bodiesFile));
+      results.push(runWrk(url, bodiesFile, webhook.pid));
+      baselines.push(runWrk(baseUrl, bodiesFile, baseline.pid));
+      if (againstUrl) againsts.push(runWrk(againstUrl, bodiesFile, against?.pid));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const line = (r: WrkResult) => `${Math.round(r.rps)} reviews/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms`;
+    const line = (r: WrkResult) => `${Math.round(r.rps)} reviews/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, cpu ${r.cpuUs.toFixed(1)} µs/review`;
 
     console.log(`kubegate webhook: ${tokenCount} tokens, wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds, ${hasTaskset ? 'pinned' : 'unpinned'}`);
-    for (let i = 0; i < rounds; i++) console.log(`  round ${i + 1}: webhook ${line(results[i]!)} | bare node:http ${line(baselines[i]!)}`);
-    const summary = (xs: WrkResult[]) => `${Math.round(median(xs.map((r) => r.rps)))} reviews/s, p50 ${median(xs.map((r) => r.p50)).toFixed(3)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(3)} ms`;
+    for (let i = 0; i < rounds; i++) {
+      console.log(`  round ${i + 1}: webhook ${line(results[i]!)} | bare node:http ${line(baselines[i]!)}${againstUrl ? ` | against ${line(againsts[i]!)}` : ''}`);
+    }
+    const summary = (xs: WrkResult[]) =>
+      `${Math.round(median(xs.map((r) => r.rps)))} reviews/s, p50 ${median(xs.map((r) => r.p50)).toFixed(3)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(3)} ms, cpu ${median(xs.map((r) => r.cpuUs)).toFixed(1)} µs/review`;
     console.log(`  median webhook:        ${summary(results)}`);
     console.log(`  median bare node:http: ${summary(baselines)}`);
+    if (againstUrl) console.log(`  median against:        ${summary(againsts)} (${values.against})`);
     console.log(`  in-process: ${perReview.toFixed(2)} µs per review (parse + lookup + SHA-256 + answer)`);
   } finally {
     webhook?.kill('SIGTERM');
+    against?.kill('SIGTERM');
     baseline?.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }

@@ -59,10 +59,16 @@ export function parseTokenReview(body: string): TokenReviewRequest {
   return { apiVersion: version, token: spec.token };
 }
 
+// Everything of an answer before its status, per version: the same on every answer, so only the
+// status is serialised per review (a quarter of the answer's cost, issue 8).
+const ANSWER_HEAD = Object.fromEntries(
+  TOKEN_REVIEW_VERSIONS.map((apiVersion) => [apiVersion, `${JSON.stringify({ apiVersion, kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: {} }).slice(0, -1)},"status":`]),
+) as Record<TokenReviewVersion, string>;
+
 /** The answer to a review, in the request's version. Never echoes the token. */
 export function tokenReviewResponse(apiVersion: TokenReviewVersion, result: ReviewResult): string {
   const status = result.authenticated ? { authenticated: true, user: result.user } : { authenticated: false, error: result.error };
-  return JSON.stringify({ apiVersion, kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: {}, status });
+  return `${ANSWER_HEAD[apiVersion]}${JSON.stringify(status)}}`;
 }
 
 /**

@@ -94,6 +94,34 @@ describe('webhook server', () => {
     assert.equal((await send(port, 'POST', '/v1/authenticate', justUnder)).status, 200);
   });
 
+  it('reads a review that arrives in several chunks', async () => {
+    const body = review(good.issued.token, 'authentication.k8s.io/v1');
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/authenticate', headers: { 'Content-Type': 'application/json' } }, (r) => {
+        let text = '';
+        r.on('data', (c) => (text += c));
+        r.on('end', () => resolve({ status: r.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      // Split inside the token, each piece flushed on its own, so the server sees more than one chunk.
+      const pieces = [body.slice(0, 20), body.slice(20, 90), body.slice(90)];
+      const next = (): void => {
+        const piece = pieces.shift();
+        if (piece === undefined) return void req.end();
+        req.write(piece, () => setTimeout(next, 5));
+      };
+      next();
+    });
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).status.user.username, 'alice');
+  });
+
+  it('answers 400 for an empty body', async () => {
+    const res = await send(port, 'POST', '/v1/authenticate', '');
+    assert.equal(res.status, 400);
+    assert.match(JSON.parse(res.body).message, /^malformed TokenReview: /);
+  });
+
   it('answers 405 for other methods and 404 elsewhere', async () => {
     assert.equal((await send(port, 'GET', '/v1/authenticate')).status, 405);
     assert.equal((await send(port, 'POST', '/v1/other', '{}')).status, 404);

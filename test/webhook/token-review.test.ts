@@ -58,6 +58,15 @@ describe('tokenReviewResponse', () => {
     });
   });
 
+  it('writes exactly the JSON of the whole TokenReview, escapes included', () => {
+    const user = reviewUser({ id: 'u-1', username: 'al"i\\ce\u2028é', groups: ['a"b'] }, 't-abc');
+    for (const v of ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'] as const) {
+      for (const status of [{ authenticated: true as const, user }, { authenticated: false as const, error: 'user is "disabled"' }]) {
+        assert.equal(tokenReviewResponse(v, status), JSON.stringify({ apiVersion: v, kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: {}, status }));
+      }
+    }
+  });
+
   it('puts kubegate:authenticated last exactly once, as the gateway does', () => {
     assert.deepEqual(reviewUser({ id: 'u', username: 'a', groups: ['kubegate:authenticated', 'x'] }, 't').groups, ['x', 'kubegate:authenticated']);
     assert.deepEqual(reviewUser({ id: 'u', username: 'a', groups: [] }, 't').groups, ['kubegate:authenticated']);
