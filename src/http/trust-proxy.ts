@@ -10,7 +10,7 @@ export interface ProxyTrust {
   clientAddress(req: IncomingMessage): string;
 }
 
-const plain = (addr: string | undefined): string => (addr ?? '').replace(/^::ffff:/, '');
+const plain = (addr: string | undefined): string => (addr === undefined ? '' : addr.startsWith('::ffff:') ? addr.slice(7) : addr);
 
 /** Builds the trust policy from `--trust-proxy`. */
 export function proxyTrust(trust: TrustProxy): ProxyTrust {

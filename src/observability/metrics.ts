@@ -3,14 +3,16 @@
  * cluster ids (admin-made), codes and verbs; never user names or paths.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly proxyRequests = new Counter({ name: 'kubegate_proxy_requests_total', help: 'Proxied requests by cluster, code and verb', labelNames: ['cluster', 'code', 'verb'], registers: [this.registry] });
-  readonly proxyOverhead = new Histogram({ name: 'kubegate_proxy_overhead_seconds', help: 'Gateway time before the upstream request is sent (authentication, authorization, headers)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly upstreamLatency = new Histogram({ name: 'kubegate_upstream_response_seconds', help: 'Time from sending upstream to the upstream response headers', labelNames: ['cluster'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  // Per proxied request: the hot-path kind (see hot-metrics.ts).
+  private readonly proxyRequests = new HotCounter('kubegate_proxy_requests_total', 'Proxied requests by cluster, code and verb', this.registry);
+  readonly proxyOverhead = new HotHistogram('kubegate_proxy_overhead_seconds', 'Gateway time before the upstream request is sent (authentication, authorization, headers)', LATENCY_BUCKETS, this.registry);
+  private readonly upstreamLatency = new HotHistogram('kubegate_upstream_response_seconds', 'Time from sending upstream to the upstream response headers', LATENCY_BUCKETS, this.registry, true);
   readonly upstreamErrors = new Counter({ name: 'kubegate_upstream_errors_total', help: 'Upstream connection failures by cluster', labelNames: ['cluster'], registers: [this.registry] });
   readonly activeStreams = new Gauge({ name: 'kubegate_active_streams', help: 'Open long-running requests (watch, log follow) and upgrade tunnels', labelNames: ['type'], registers: [this.registry] });
   readonly apiRequests = new Counter({ name: 'kubegate_api_requests_total', help: 'Management API requests by method and code', labelNames: ['method', 'code'], registers: [this.registry] });
@@ -18,28 +20,14 @@ export class GatewayMetrics {
   readonly revocations = new Counter({ name: 'kubegate_revocation_events_total', help: 'Revocation events applied to the verdict cache', labelNames: ['type'], registers: [this.registry] });
   readonly storeLookup = new Histogram({ name: 'kubegate_store_lookup_seconds', help: 'Token verdict lookups in the store (cache misses)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
-  private readonly requestCounters = new Map<string, { inc(): void }>();
-  private readonly latencyByCluster = new Map<string, { observe(v: number): void }>();
-
-  /** Counts one proxied request; label children are cached, so the hot path does no label hashing. */
+  /** Counts one proxied request. */
   countProxyRequest(cluster: string, code: number, verb: string): void {
-    const key = `${cluster}\0${code}\0${verb}`;
-    let child = this.requestCounters.get(key);
-    if (!child) {
-      child = this.proxyRequests.labels({ cluster, code: String(code), verb });
-      this.requestCounters.set(key, child);
-    }
-    child.inc();
+    this.proxyRequests.inc(`${cluster}\0${code}\0${verb}`, () => ({ cluster, code: String(code), verb }));
   }
 
   /** Records the time to the upstream's response headers for a cluster. */
   observeUpstream(cluster: string, seconds: number): void {
-    let child = this.latencyByCluster.get(cluster);
-    if (!child) {
-      child = this.upstreamLatency.labels({ cluster });
-      this.latencyByCluster.set(cluster, child);
-    }
-    child.observe(seconds);
+    this.upstreamLatency.observe(seconds, cluster, () => ({ cluster }));
   }
 
   /** `cache` is read at scrape time (the cache is built after the metrics it reports to). */

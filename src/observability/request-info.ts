@@ -18,11 +18,25 @@ export interface RequestInfo {
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 const LONG_RUNNING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 
+const isTrue = (value: string | null): boolean => value === 'true' || value === '1';
+
+/** The first value of `name` in a query string, decoded as URLSearchParams (and Go's ParseQuery) would. */
+function queryParam(query: string, name: string): string | null {
+  if (query === '') return null;
+  // Escapes and '+' need the full decoder; plain queries (nearly all) are read without one.
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(query).get(name);
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    if ((eq === -1 ? pair : pair.slice(0, eq)) === name) return eq === -1 ? '' : pair.slice(eq + 1);
+  }
+  return null;
+}
+
 /** Parses a kube path (with query) as seen by the cluster. */
 export function requestInfo(method: string, pathWithQuery: string): RequestInfo {
   const q = pathWithQuery.indexOf('?');
   const path = q === -1 ? pathWithQuery : pathWithQuery.slice(0, q);
-  const query = new URLSearchParams(q === -1 ? '' : pathWithQuery.slice(q + 1));
+  const query = q === -1 ? '' : pathWithQuery.slice(q + 1);
   const parts = path.split('/').filter(Boolean);
   const info: RequestInfo = { verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', longRunning: false };
 
@@ -56,8 +70,8 @@ export function requestInfo(method: string, pathWithQuery: string): RequestInfo 
     info.subresource = rest[2] ?? '';
   }
 
-  const watchParam = query.get('watch');
-  const watching = watchPrefix || watchParam === 'true' || watchParam === '1';
+  const watchParam = queryParam(query, 'watch');
+  const watching = watchPrefix || isTrue(watchParam);
   switch (method.toUpperCase()) {
     case 'GET':
     case 'HEAD':
@@ -76,7 +90,7 @@ export function requestInfo(method: string, pathWithQuery: string): RequestInfo 
       info.verb = info.name ? 'delete' : 'deletecollection';
       break;
   }
-  const follow = info.subresource === 'log' && (query.get('follow') === 'true' || query.get('follow') === '1');
+  const follow = info.subresource === 'log' && isTrue(queryParam(query, 'follow'));
   info.longRunning = info.verb === 'watch' || LONG_RUNNING_SUBRESOURCES.has(info.subresource) || follow;
   return info;
 }

@@ -10,9 +10,7 @@ export const BEARER_PROTOCOL_PREFIX = 'base64url.bearer.authorization.k8s.io.';
 
 /** Reads the client's token; throws 400 for more than one `Authorization` line, 401 for none. */
 export function bearerToken(req: IncomingMessage): string {
-  const lines = req.headersDistinct.authorization;
-  if (lines && lines.length > 1) throw badRequest('more than one Authorization header');
-  const line = lines?.[0];
+  const line = authorizationLine(req.rawHeaders);
   if (line !== undefined) {
     const m = /^Bearer +(\S+) *$/i.exec(line);
     if (!m) throw unauthorized();
@@ -21,6 +19,19 @@ export function bearerToken(req: IncomingMessage): string {
   const fromProtocol = subprotocolToken(req);
   if (fromProtocol !== undefined) return fromProtocol;
   throw unauthorized();
+}
+
+/** The one `Authorization` line, any letter case; undefined for none, 400 for several. */
+function authorizationLine(raw: readonly string[]): string | undefined {
+  // rawHeaders rather than headersDistinct, which builds an array for every header of every request.
+  let line: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    if (line !== undefined) throw badRequest('more than one Authorization header');
+    line = raw[i + 1]!;
+  }
+  return line;
 }
 
 function subprotocolToken(req: IncomingMessage): string | undefined {

@@ -20,6 +20,14 @@ describe('requestInfo (like kube-apiserver RequestInfoFactory)', () => {
     ['GET', '/version', { verb: 'get', resource: '' }],
     ['GET', '/apis/apps/v1', { verb: 'get', resource: '', apiGroup: 'apps' }],
     ['GET', '/api/v1/nodes', { verb: 'list', resource: 'nodes', namespace: '' }],
+    // The query is read the way Go's url.ParseQuery reads it: escapes decoded, the first value wins.
+    ['GET', '/api/v1/pods?labelSelector=a&watch=1&timeoutSeconds=5', { verb: 'watch', longRunning: true }],
+    ['GET', '/api/v1/pods?w%61tch=%74rue', { verb: 'watch', longRunning: true }],
+    ['GET', '/api/v1/pods?watch=false&watch=true', { verb: 'list', longRunning: false }],
+    ['GET', '/api/v1/pods?watch', { verb: 'list', longRunning: false }],
+    ['GET', '/api/v1/pods?watchers=true', { verb: 'list', longRunning: false }],
+    ['GET', '/api/v1/namespaces/d/pods/p/log?container=c&follow=1', { verb: 'get', subresource: 'log', longRunning: true }],
+    ['GET', '/api/v1/namespaces/d/pods/p/log?follow=true+', { longRunning: false }],
   ];
   for (const [method, path, want] of cases) {
     it(`${method} ${path}`, () => {
