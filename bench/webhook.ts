@@ -16,7 +16,7 @@
  * measures the neighbours as much as the change.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,9 +51,9 @@ const BASELINE = `require('node:http').createServer((req, res) => { req.on('data
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length }); res.end(b); }); })
   .listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));`;
 
-function pinned(core: number, cmd: string, args: string[]): ChildProcess {
+function pinned(core: number, cmd: string, args: string[], output: 'pipe' | number = 'pipe'): ChildProcess {
   const [c, a] = hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
-  return spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(c, a, { stdio: ['ignore', output, output] });
 }
 
 function freePort(): Promise<number> {
@@ -164,10 +164,13 @@ async function main(): Promise<void> {
       const port = await freePort();
       // WEBHOOK_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc" profiles the webhook during the run.
       const nodeArgs = (process.env.WEBHOOK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = pinned(0, process.execPath, [...nodeArgs, join(checkout, 'bin/kubegate'), 'webhook', '--gateway=http://127.0.0.1:9', '--cluster=bench', `--agent-token-file=${join(dir, 'agent')}`, `--state-dir=${dir}`, `--listen=127.0.0.1:${port}`, '--log-level=error']);
-      // Drained, so a webhook that writes (errors, --trace-gc) never stalls on a full pipe mid-run.
-      child.stdout!.pipe(process.stderr);
-      child.stderr!.pipe(process.stderr);
+      // Output to a file, not a pipe: wrk runs with spawnSync, so nothing would read a pipe during a
+      // round, and once its 64 KiB filled the webhook's writes (errors, --trace-gc) would be lost or block.
+      const logFile = join(tmpdir(), `kubegate-webhook-bench.${port}.log`);
+      const output = openSync(logFile, 'w');
+      const child = pinned(0, process.execPath, [...nodeArgs, join(checkout, 'bin/kubegate'), 'webhook', '--gateway=http://127.0.0.1:9', '--cluster=bench', `--agent-token-file=${join(dir, 'agent')}`, `--state-dir=${dir}`, `--listen=127.0.0.1:${port}`, '--log-level=error'], output);
+      closeSync(output);
+      process.stderr.write(`webhook ${checkout}: output in ${logFile}\n`);
       const url = `http://127.0.0.1:${port}`;
       await waitHealthy(url);
       return { child, url };
@@ -187,9 +190,11 @@ async function main(): Promise<void> {
     const baselines: WrkResult[] = [];
     const againsts: WrkResult[] = [];
     for (let r = 0; r < rounds; r++) {
+      // The two webhooks take turns going first, so neither always follows the bare server.
+      if (againstUrl && r % 2 === 1) againsts.push(runWrk(againstUrl, bodiesFile, against?.pid));
       results.push(runWrk(url, bodiesFile, webhook.pid));
       baselines.push(runWrk(baseUrl, bodiesFile, baseline.pid));
-      if (againstUrl) againsts.push(runWrk(againstUrl, bodiesFile, against?.pid));
+      if (againstUrl && r % 2 === 0) againsts.push(runWrk(againstUrl, bodiesFile, against?.pid));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const line = (r: WrkResult) => `${Math.round(r.rps)} reviews/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, cpu ${r.cpuUs.toFixed(1)} µs/review`;
