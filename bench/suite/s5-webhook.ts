@@ -11,14 +11,16 @@ interface Line {
   rps: number;
   p50: number;
   p99: number;
+  /** The server's CPU per review, µs: steadier than rps on a shared host. */
+  cpuUs: number;
 }
 
-const LINE = /([\d.]+) reviews\/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms/;
+const LINE = /([\d.]+) reviews\/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms, cpu ([\d.]+) µs\/review/;
 
 function parse(text: string): Line {
   const m = LINE.exec(text);
   if (!m) throw new Error(`unexpected bench/webhook.ts output: ${text}`);
-  return { rps: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]) };
+  return { rps: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), cpuUs: Number(m[4]) };
 }
 
 export const webhookReviews: Scenario = {
@@ -54,11 +56,11 @@ export const webhookReviews: Scenario = {
       ],
       details: [
         {
-          title: 'per round (reviews/s, p50, p99)',
-          columns: ['', 'reviews/s median (min–max)', 'p50 ms', 'p99 ms'],
+          title: 'per round (reviews/s, p50, p99, server CPU per review)',
+          columns: ['', 'reviews/s median (min–max)', 'p50 ms', 'p99 ms', 'CPU µs/review'],
           rows: [
-            ['webhook', fmtSpread(spread(rounds.map((r) => r.webhook.rps))), fmt(webhook.p50), fmtSpread(spread(rounds.map((r) => r.webhook.p99)))],
-            ['bare node:http', fmtSpread(spread(rounds.map((r) => r.bare.rps))), fmt(bare.p50), fmtSpread(spread(rounds.map((r) => r.bare.p99)))],
+            ['webhook', fmtSpread(spread(rounds.map((r) => r.webhook.rps))), fmt(webhook.p50), fmtSpread(spread(rounds.map((r) => r.webhook.p99))), fmt(webhook.cpuUs)],
+            ['bare node:http', fmtSpread(spread(rounds.map((r) => r.bare.rps))), fmt(bare.p50), fmtSpread(spread(rounds.map((r) => r.bare.p99))), fmt(bare.cpuUs)],
           ],
         },
       ],
