@@ -2,60 +2,68 @@
  * Scenario 4: a 100 MiB upload (PUT) and download (GET) through the gateway vs straight to the
  * downstream: throughput, and how far the gateway's RSS rises while the bytes stream through.
  */
-import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { CLUSTER, DOWNSTREAM_TOKEN, makeWorkdir, setUpCluster, startDownstream, startGateway, type GatewayProcess } from './fixture.js';
-import { rssKb, sampleRss, sleep, stop } from './processes.js';
+import { cpuTicks, rssKb, sampleRss, sleep, startTs, stop } from './processes.js';
 import { times, type Scenario, type TargetRow } from './results.js';
 import { fmt, fmtSpread, spread } from './stats.js';
 
 const MiB = 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 'u');
 const KUBE_PATH = '/api/v1/namespaces/default/configmaps/big';
 
-/** PUTs `size` bytes (Content-Length, written with back-pressure); resolves with seconds taken. */
-function upload(url: string, token: string, size: number, agent: Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = request(url, { method: 'PUT', agent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream', 'Content-Length': size } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => {
-        if (res.statusCode !== 200 || JSON.parse(text).bytes !== size) return reject(new Error(`upload to ${url}: HTTP ${res.statusCode} ${text}`));
-        resolve((performance.now() - started) / 1000);
-      });
-    });
-    req.on('error', reject);
-    let left = size;
-    const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
-  });
+type Kind = 'upload' | 'download';
+interface Path {
+  name: string;
+  url: string;
+  token: string;
+  caFile: string;
+}
+/** What one transfer took: wall time, and CPU of the client, the gateway and the downstream. */
+interface Taken {
+  seconds: number;
+  client: number;
+  gateway: number;
+  downstream: number;
 }
 
-/** GETs `size` bytes and counts them; resolves with seconds taken. */
-function download(url: string, token: string, size: number, agent: Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = request(`${url}?bytes=${size}`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => {
-        if (res.statusCode !== 200 || bytes !== size) return reject(new Error(`download from ${url}: HTTP ${res.statusCode}, ${bytes} bytes`));
-        resolve((performance.now() - started) / 1000);
-      });
-    });
-    req.on('error', reject);
-    req.end();
+/**
+ * Starts bench/suite/transfer-client.ts (a process of its own, see there why) and returns a
+ * function that runs one transfer through it; a failed transfer rejects with the client's error code.
+ */
+function startTransferClient(): { transfer(kind: Kind, path: Path, size: number): Promise<{ seconds: number; cpuSeconds: number }>; close(): Promise<void> } {
+  const child = startTs('bench/suite/transfer-client.ts', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stderr!.resume();
+  interface Answer {
+    id: number;
+    seconds?: number;
+    cpuSeconds?: number;
+    error?: string;
+    code?: string;
+  }
+  const waiting = new Map<number, (a: Answer) => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const a = JSON.parse(line) as Answer;
+    waiting.get(a.id)?.(a);
+    waiting.delete(a.id);
   });
+  let next = 0;
+  return {
+    transfer(kind, path, size) {
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, (a) => {
+          if (a.error === undefined) return resolve({ seconds: a.seconds!, cpuSeconds: a.cpuSeconds! });
+          reject(Object.assign(new Error(a.error), { code: a.code }));
+        });
+        child.stdin!.write(`${JSON.stringify({ id, kind, url: path.url, token: path.token, size, caFile: path.caFile })}\n`);
+      });
+    },
+    close: async () => {
+      child.stdin!.end();
+      await stop(child);
+    },
+  };
 }
 
 export const largeBodies: Scenario = {
@@ -67,16 +75,25 @@ export const largeBodies: Scenario = {
     const work = await makeWorkdir();
     const downstream = await startDownstream(work, { core: 0 });
     let gw: GatewayProcess | undefined;
+    let client: ReturnType<typeof startTransferClient> | undefined;
     try {
-      gw = await startGateway(work, { core: 1 });
+      gw = await startGateway(work, { core: 1, nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`] : [] });
       const { alice } = await setUpCluster(gw, downstream, work);
-      const paths = {
-        direct: { name: 'direct', url: `${downstream.url}${KUBE_PATH}`, token: DOWNSTREAM_TOKEN, agent: new Agent({ ca: work.caPem, keepAlive: true, maxSockets: 1 }) },
-        gateway: { name: 'gateway', url: `${gw.url}/k8s/clusters/${CLUSTER}${KUBE_PATH}`, token: alice, agent: new Agent({ ca: gw.caPem, keepAlive: true, maxSockets: 1 }) },
+      const paths: Record<'direct' | 'gateway', Path> = {
+        direct: { name: 'direct', url: `${downstream.url}${KUBE_PATH}`, token: DOWNSTREAM_TOKEN, caFile: join(work.dir, 'ca.crt') },
+        gateway: { name: 'gateway', url: `${gw.url}/k8s/clusters/${CLUSTER}${KUBE_PATH}`, token: alice, caFile: join(gw.certsDir, 'ca.crt') },
+      };
+      client = startTransferClient();
+      const pids = { gateway: gw.process.pid, downstream: downstream.process.pid };
+      const move = async (kind: Kind, path: Path, bytes: number): Promise<Taken> => {
+        const before = { gateway: cpuTicks(pids.gateway), downstream: cpuTicks(pids.downstream) };
+        const t = await client!.transfer(kind, path, bytes);
+        const ticks = (which: 'gateway' | 'downstream'): number => (cpuTicks(pids[which]) - before[which]) / 100;
+        return { seconds: t.seconds, client: t.cpuSeconds, gateway: ticks('gateway'), downstream: ticks('downstream') };
       };
       // A connection reset is retried once on a new connection and reported, rather than ending the scenario.
       const retries: string[] = [];
-      const retried = async (what: string, transfer: () => Promise<number>): Promise<number> => {
+      const retried = async (what: string, transfer: () => Promise<Taken>): Promise<Taken> => {
         try {
           return await transfer();
         } catch (err) {
@@ -90,27 +107,28 @@ export const largeBodies: Scenario = {
       // Warm-up: JIT and connections, with small bodies.
       for (const p of Object.values(paths)) {
         for (let i = 0; i < 5; i++) {
-          await retried(`warm-up upload via ${p.name}`, () => upload(p.url, p.token, MiB, p.agent));
-          await retried(`warm-up download via ${p.name}`, () => download(p.url, p.token, MiB, p.agent));
+          await retried(`warm-up upload via ${p.name}`, () => move('upload', p, MiB));
+          await retried(`warm-up download via ${p.name}`, () => move('download', p, MiB));
         }
       }
       await sleep(1_000);
       const rss0 = rssKb(gw.process.pid);
+      const taken = { direct: { upload: [] as Taken[], download: [] as Taken[] }, gateway: { upload: [] as Taken[], download: [] as Taken[] } };
       const seconds = { direct: { upload: [] as number[], download: [] as number[] }, gateway: { upload: [] as number[], download: [] as number[] } };
       const peakKb = { upload: [] as number[], download: [] as number[] };
       for (let r = 0; r < rounds; r++) {
         for (const kind of ['upload', 'download'] as const) {
-          const move = kind === 'upload' ? upload : download;
           for (const p of ['direct', 'gateway'] as const) {
             const sampler = p === 'gateway' ? sampleRss(gw.process.pid) : undefined;
-            const s = await retried(`${kind} via ${p}, round ${r + 1}`, () => move(paths[p].url, paths[p].token, size, paths[p].agent));
-            seconds[p][kind].push(s);
+            const t = await retried(`${kind} via ${p}, round ${r + 1}`, () => move(kind, paths[p], size));
+            taken[p][kind].push(t);
+            seconds[p][kind].push(t.seconds);
             if (sampler) peakKb[kind].push(sampler.stop().maxKb);
-            ctx.log(`  s4 round ${r + 1}/${rounds} ${kind} ${p}: ${(size / MiB / s).toFixed(0)} MiB/s${sampler ? `, gateway RSS peak ${(peakKb[kind].at(-1)! / 1024).toFixed(1)} MiB` : ''}`);
+            const cpu = `CPU s: client ${t.client.toFixed(2)}, downstream ${t.downstream.toFixed(2)}${p === 'gateway' ? `, gateway ${t.gateway.toFixed(2)}` : ''}`;
+            ctx.log(`  s4 round ${r + 1}/${rounds} ${kind} ${p}: ${(size / MiB / t.seconds).toFixed(0)} MiB/s (${cpu})${sampler ? `, gateway RSS peak ${(peakKb[kind].at(-1)! / 1024).toFixed(1)} MiB` : ''}`);
           }
         }
       }
-      for (const p of Object.values(paths)) p.agent.destroy();
       const mibps = (xs: number[]) => spread(xs.map((s) => size / MiB / s));
       const rows: TargetRow[] = [];
       const growth = { upload: (Math.max(...peakKb.upload) - rss0) / 1024, download: (Math.max(...peakKb.download) - rss0) / 1024 };
@@ -130,8 +148,9 @@ export const largeBodies: Scenario = {
       }
       return {
         method: [
-          `Downstream on core 0, gateway on core 1 (SQLite), the client in the suite's own process. Upload: \`PUT\` with \`Content-Length\`, written in 64 KiB chunks with back-pressure; the downstream reads and counts every byte and answers the count. Download: \`GET …?bytes=N\`, streamed by the downstream with back-pressure and counted by the client. Each transfer on its own keep-alive connection, TLS on both hops; ${rounds} round(s), direct and gateway alternated.`,
+          `Downstream on core 0, gateway on core 1 (SQLite), the client in a small process of its own, unpinned (bench/suite/transfer-client.ts). Upload: \`PUT\` with \`Content-Length\`, written in 64 KiB chunks with back-pressure; the downstream reads and counts every byte and answers the count. Download: \`GET …?bytes=N\`, streamed by the downstream with back-pressure and counted by the client. Each transfer on its own keep-alive connection, TLS on both hops; ${rounds} round(s), direct and gateway alternated.`,
           `RSS growth: the gateway's VmRSS sampled every 20 ms during each transfer; growth = the highest sample over all rounds minus the RSS before the first one (after a warm-up with 1 MiB bodies).`,
+          `CPU: user + system seconds each process used during each transfer (the client from \`process.cpuUsage\`, the others from /proc), median of the rounds. On two cores the gateway path runs three processes where the direct one runs two, so the CPU the gateway needs per byte bounds the ratio.`,
         ],
         rows,
         details: [
@@ -146,11 +165,22 @@ export const largeBodies: Scenario = {
               fmt(Math.max(...peakKb[k]) / 1024),
             ]),
           },
+          {
+            title: `CPU seconds per ${size / MiB} MiB transfer, median of ${rounds} round(s)`,
+            columns: ['transfer', 'client', 'downstream', 'gateway', 'wall'],
+            rows: (['upload', 'download'] as const).flatMap((k) =>
+              (['direct', 'gateway'] as const).map((p) => {
+                const median = (f: (t: Taken) => number): string => fmt(spread(taken[p][k].map(f)).median, 2);
+                return [`${k} ${p}`, median((t) => t.client), median((t) => t.downstream), p === 'gateway' ? median((t) => t.gateway) : '—', median((t) => t.seconds)];
+              }),
+            ),
+          },
         ],
         notes: retries.length ? [`Retried once after a connection reset (a new connection each time): ${retries.join('; ')}.`] : [],
-        data: { retries, sizeBytes: size, rounds, seconds, rss0Kb: rss0, peakKb, growthMiB: growth },
+        data: { retries, sizeBytes: size, rounds, seconds, taken, rss0Kb: rss0, peakKb, growthMiB: growth },
       };
     } finally {
+      await client?.close();
       await gw?.stop();
       await stop(downstream.process);
       work.remove();
