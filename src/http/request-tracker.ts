@@ -15,7 +15,7 @@ export class RequestTracker {
   track(res: ServerResponse): void {
     this.ordinary++;
     this.counted.add(res);
-    res.once('close', () => {
+    res.on('close', () => {
       this.longRunning.delete(res);
       if (this.counted.delete(res)) this.finished();
     });
