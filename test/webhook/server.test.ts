@@ -116,6 +116,27 @@ describe('webhook server', () => {
     assert.equal(JSON.parse(res.body).status.user.username, 'alice');
   });
 
+  it('survives a client that goes away mid-body, reporting it once', async () => {
+    const errors: unknown[] = [];
+    const other = createWebhookServer(copy, (err) => errors.push(err));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const otherPort = (other.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port: otherPort, method: 'POST', path: '/v1/authenticate', headers: { 'Content-Length': '100' } });
+        req.on('error', () => resolve());
+        req.write('{"spec":', () => setTimeout(() => req.destroy(), 20));
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(errors.length, 1);
+      const res = await send(otherPort, 'POST', '/v1/authenticate', review(good.issued.token, 'authentication.k8s.io/v1'));
+      assert.equal(res.status, 200);
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
+  });
+
   it('answers 400 for an empty body', async () => {
     const res = await send(port, 'POST', '/v1/authenticate', '');
     assert.equal(res.status, 400);
