@@ -47,6 +47,11 @@ function startTransferClient(): { transfer(kind: Kind, path: Path, size: number)
     waiting.get(a.id)?.(a);
     waiting.delete(a.id);
   });
+  // A client that dies fails what it was doing rather than leaving the scenario waiting.
+  child.once('exit', (code) => {
+    for (const settle of waiting.values()) settle({ id: 0, error: `the transfer client exited (${code})`, code: 'CLIENT_EXIT' });
+    waiting.clear();
+  });
   let next = 0;
   return {
     transfer(kind, path, size) {
