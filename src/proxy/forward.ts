@@ -9,7 +9,7 @@
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { IncomingHttpHeaders } from 'undici/types/header.js';
+import type { Dispatcher } from 'undici';
 import { unavailable, type GatewayError } from '../errors.js';
 import type { ClusterRoute } from './cluster-directory.js';
 import type { ProxyExchange } from './exchange.js';
@@ -31,18 +31,6 @@ export function responseHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     if (!DROP_RESPONSE.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
-}
-
-/** undici's parsed response headers as raw pairs, minus hop-by-hop lines; repeated lines stay separate. */
-function flattenHeaders(headers: IncomingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const name in headers) {
-    if (DROP_RESPONSE.has(name)) continue;
-    const value = headers[name];
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else if (value !== undefined) out.push(name, value);
   }
   return out;
 }
@@ -72,51 +60,89 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
+ * Relays the cluster's answer to the client, as an undici dispatch handler: the raw header lines
+ * (their case and repeats kept, hop-by-hop ones dropped), then the body with back-pressure, bytes
+ * counted for the audit line. Lighter than `Dispatcher.stream()`, which wraps every response in a
+ * stream handler and end-of-stream listeners.
+ */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private readonly onDrain = (): void => this.resumeUpstream?.();
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly exchange: ProxyExchange,
+    /** Watches and log follows: headers go out at once, not with the first chunk. */
+    private readonly streaming: boolean,
+    private readonly settle: (err?: Error) => void,
+  ) {}
+
+  /** The client left before the answer ended: cancel upstream, freeing (or resetting) the connection. */
+  clientGone(): void {
+    this.abortUpstream?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    this.resumeUpstream = resume;
+    this.exchange.answered(statusCode);
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      // latin1 both ways: header bytes reach the client exactly as the cluster sent them.
+      const name = raw[i]!.toString('latin1');
+      if (!DROP_RESPONSE.has(name.toLowerCase())) out.push(name, raw[i + 1]!.toString('latin1'));
+    }
+    out.push('X-Request-Id', this.exchange.requestId);
+    this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    // Other answers send headers with their first chunk: one TLS record fewer per request.
+    if (this.streaming) this.res.flushHeaders();
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.exchange.bytes += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.settle();
+  }
+
+  onError(err: Error): void {
+    this.settle(err);
+  }
+}
+
+/**
  * Forwards the request; resolves when the exchange is over or abandoned by either side, and
  * rejects with a 503 only while nothing has been answered yet.
  */
 export async function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
   const { req, res, target, exchange } = call;
   const longRunning = exchange.info?.longRunning === true;
-  // A stream may stay silent for hours: only an abort notices that its client went away.
-  // Ordinary answers end soon, and a write to a closed response stops them anyway.
-  const abort = longRunning ? new AbortController() : undefined;
-  if (abort) res.once('close', () => res.writableFinished || abort.abort());
   // Long-running requests share HTTP/2 connections when the cluster offers h2 (cluster-directory.ts).
-  const dispatcher = longRunning ? target.route.streams : target.route.pool;
+  const dispatcher: Dispatcher = longRunning ? target.route.streams : target.route.pool;
   try {
-    await dispatcher.stream(
-      {
-        path: target.route.basePath + target.path,
-        method: (req.method ?? 'GET') as 'GET',
-        headers: target.headers,
-        body: hasBody(req) ? req : null,
-        signal: abort?.signal,
-      },
-      ({ statusCode, headers }) => {
-        exchange.answered(statusCode);
-        const out = flattenHeaders(headers);
-        out.push('X-Request-Id', exchange.requestId);
-        res.writeHead(statusCode, out as unknown as Record<string, string>);
-        // Watches and log follows: the client sees headers now, and every chunk as it arrives.
-        // Other answers send headers with their first chunk: one TLS record fewer per request.
-        if (longRunning) res.flushHeaders();
-        return countBytes(res, exchange);
-      },
-    );
+    await new Promise<void>((resolve, reject) => {
+      const relay = new ResponseRelay(res, exchange, longRunning, (err) => (err ? reject(err) : resolve()));
+      // A watch may stay silent for hours, and a paused answer waits for a drain that will not
+      // come: only this notices that the client went away.
+      res.on('close', () => res.writableFinished || relay.clientGone());
+      dispatcher.dispatch(
+        { path: target.route.basePath + target.path, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: target.headers, body: hasBody(req) ? req : null },
+        relay,
+      );
+    });
   } catch (err) {
-    if (abort?.signal.aborted || res.destroyed) return;
+    if (res.destroyed) return;
     if (!res.headersSent) throw unreachable(target.route, err as NodeJS.ErrnoException);
     res.destroy();
   }
-}
-
-/** Counts body bytes written to `res` for the audit line (Node keeps no per-response count). */
-function countBytes(res: ServerResponse, exchange: ProxyExchange): ServerResponse {
-  const write = res.write;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    if (chunk && typeof (chunk as Buffer).length === 'number') exchange.bytes += (chunk as Buffer).length;
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-  return res;
 }
