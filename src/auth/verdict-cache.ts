@@ -94,7 +94,9 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
       return;
     }
     for (const [key, result] of this.cache.entries()) {
-      if (result.authenticated && affects(event, result)) {
+      // A failure names no user, and a changed user (enabled again) may own one: a user change
+      // drops them all, or the user would be refused until the failure TTL ran out.
+      if (result.authenticated ? affects(event, result) : event.type === 'user') {
         this.cache.delete(key);
         this.stats.evictions++;
       }

@@ -108,6 +108,17 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(inner.calls, before + 1);
   });
 
+  it('drops cached failures when a user changes, so a re-enabled user is let in at once', async () => {
+    const { inner, cache } = setup({});
+    await cache.authenticate('alice-token'); // refused while alice is disabled: a cached failure
+    await cache.authenticate('alice-token');
+    assert.equal(inner.calls, 1);
+    inner.answers['alice-token'] = { authenticated: true, identity: identity() };
+    cache.evict({ type: 'user', userId: 'u-1' }); // an admin enables alice again
+    assert.equal((await cache.authenticate('alice-token')).authenticated, true);
+    assert.equal(inner.calls, 2);
+  });
+
   it('does not cache a lookup that raced a revocation', async () => {
     const { inner, cache } = setup({ good: { authenticated: true, identity: identity() } });
     inner.delayMs = 20;
@@ -117,7 +128,7 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(cache.size(), 0);
   });
 
-  it('keys the cache by HMAC, never by the raw token', async () => {
+  it('keys the cache by a salted hash, never by the raw token', async () => {
     const { cache } = setup({ 'kgt_secret-token': { authenticated: true, identity: identity() } });
     await cache.authenticate('kgt_secret-token');
     const keys = [...(cache as unknown as { cache: { keys(): Iterable<string> } }).cache.keys()];

@@ -145,7 +145,7 @@ describe('proxy security', () => {
     }
   });
 
-  it('refuses a disabled user at once, and a removed member', async () => {
+  it('refuses a disabled user at once, and a removed member; lets them in at once when restored', async () => {
     const carol = await memberUser(world, { username: 'carol' });
     const auth = ['Authorization', `Bearer ${carol.token}`];
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
@@ -155,6 +155,9 @@ describe('proxy security', () => {
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
     await call(world.gw, 'PATCH', `/v1/users/${carol.id}`, { token: world.adminToken, body: { enabled: false } });
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 401);
+    // Enabled again: not held back by the cached refusal (failure TTL).
+    await call(world.gw, 'PATCH', `/v1/users/${carol.id}`, { token: world.adminToken, body: { enabled: true } });
+    assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
   });
 
   it('refuses encoded slashes and dot segments in the path', async () => {
