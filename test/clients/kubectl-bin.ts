@@ -2,9 +2,11 @@
  * Which kubectl binaries this machine has, and how to run one of them against a kubeconfig with a
  * private HOME and discovery cache (so versions never share a cache written in another's format).
  */
-import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runProcess, runUntil, type RunOptions as ProcessRunOptions, type RunResult } from '../support/run-process.js';
+
+export type { RunResult };
 
 /** Where the Google Cloud SDK keeps its versioned kubectl binaries (`kubectl.1.NN`); KUBECTL_MATRIX_DIR overrides it. */
 export const SDK_BIN_DIR = process.env.KUBECTL_MATRIX_DIR ?? '/usr/lib/google-cloud-sdk/bin';
@@ -20,18 +22,7 @@ export interface KubectlBinary {
   minor: number;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export interface RunOptions {
-  /** Written to stdin, then stdin is closed. */
-  input?: string;
-  /** SIGKILL after this long. */
-  timeoutMs?: number;
+export interface RunOptions extends ProcessRunOptions {
   /** Extra environment (e.g. a feature gate like KUBECTL_REMOTE_COMMAND_WEBSOCKETS). */
   env?: NodeJS.ProcessEnv;
 }
@@ -44,25 +35,9 @@ export interface Kubectl {
   until(args: string[], match: RegExp, timeoutMs: number): { matched: Promise<string>; stop(): void };
 }
 
-const run = (bin: string, args: string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<RunResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 15_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+/** One command (a version probe, a get): bounded at 15 s unless told otherwise. */
+const run = (bin: string, args: string[], env: NodeJS.ProcessEnv, options: ProcessRunOptions = {}): Promise<RunResult> =>
+  runProcess(bin, args, env, { ...options, timeoutMs: options.timeoutMs ?? 15_000 });
 
 const parseVersion = (json: string): { gitVersion: string; minor: number } | undefined => {
   try {
@@ -107,31 +82,6 @@ export function kubectlFor(binary: KubectlBinary, kubeconfig: string, home: stri
   return {
     binary,
     run: (args, options = {}) => run(binary.path, [...base, ...args], env(options.env), options),
-    until(args, match, timeoutMs) {
-      const child = spawn(binary.path, [...base, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += c));
-      const matched = new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`timed out waiting for ${match} from kubectl ${binary.label} ${args.join(' ')}; stdout=${stdout} stderr=${stderr}`));
-        }, timeoutMs);
-        child.stdout.on('data', (c) => {
-          stdout += c;
-          if (match.test(stdout)) {
-            clearTimeout(timer);
-            resolve(stdout);
-          }
-        });
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`kubectl ${binary.label} ${args.join(' ')} exited ${code} before ${match}; stdout=${stdout} stderr=${stderr}`));
-        });
-      });
-      // A caller that fails before awaiting `matched` must not leave an unhandled rejection behind.
-      matched.catch(() => {});
-      return { matched, stop: () => child.kill('SIGTERM') };
-    },
+    until: (args, match, timeoutMs) => runUntil(binary.path, [...base, ...args], env(), match, timeoutMs),
   };
 }

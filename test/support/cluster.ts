@@ -1,11 +1,13 @@
 /** A gateway with the kube-apiserver double registered as a cluster, and helpers to drive kubectl through it. */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
 import type { KubeDoubleOptions } from '../kube-double/types.js';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from './gateway.js';
+import { runProcess, runUntil, type RunResult } from './run-process.js';
+
+export type { RunResult };
 
 export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
 
@@ -76,51 +78,15 @@ export async function gatewayKubeconfig(world: ProxyWorld, token: string, name =
   return path;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** The environment kubectl runs with: the user's PATH and HOME, nothing else. */
+const kubectlEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
 
 /** Runs kubectl with a kubeconfig; `input` is piped to stdin. Bounded by `timeoutMs`. */
 export function kubectl(kubeconfig: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+  return runProcess(KUBECTL, ['--kubeconfig', kubeconfig, ...args], kubectlEnv(options.env), options);
 }
 
-/** Starts a long-running kubectl (watch, logs -f) and resolves when its stdout matches. */
+/** Starts a long-running kubectl (watch, logs -f) and resolves `matched` when its stdout matches. */
 export function kubectlUntil(kubeconfig: string, args: string[], match: RegExp, timeoutMs = 10_000) {
-  const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
-  const matched = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out waiting for ${match} in kubectl ${args.join(' ')}; stdout=${stdout} stderr=${stderr}`));
-    }, timeoutMs);
-    child.stdout.on('data', (c) => {
-      stdout += c;
-      if (match.test(stdout)) {
-        clearTimeout(timer);
-        resolve(stdout);
-      }
-    });
-  });
-  return { child, matched, output: () => stdout, stop: () => child.kill('SIGTERM') };
+  return runUntil(KUBECTL, ['--kubeconfig', kubeconfig, ...args], kubectlEnv(), match, timeoutMs);
 }
