@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     writeFileSync(bodiesFile, bodies.join('\n') + '\n');
     writeFileSync(join(dir, 'agent'), issueToken().token);
 
-    const copy = new AuthnCopy();
+    const copy = new AuthnCopy('bench');
     copy.restore({ epoch: 'bench', revision: 1, tokens, users });
     const check = copy.review(bearer[0]!);
     if (!check.authenticated) throw new Error('fixture token refused');

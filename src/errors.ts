@@ -1,7 +1,7 @@
 /**
  * The one catalogue of error reasons. Stages and handlers throw `GatewayError`; only
  * `http/render-error.ts` turns one into a response (a Kubernetes `Status` on `/k8s/...`,
- * the SPEC §4.2 JSON shape elsewhere).
+ * the management API's JSON shape elsewhere; docs/reference/api.md).
  */
 
 /** Reasons, named as Kubernetes names them in `Status.reason`, with their HTTP code. */
@@ -15,6 +15,7 @@ export const Reasons = {
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
   TooManyRequests: 429,
+  RequestHeaderFieldsTooLarge: 431,
   InternalError: 500,
   ServiceUnavailable: 503,
 } as const;

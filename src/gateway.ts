@@ -1,41 +1,46 @@
 /**
- * Wires the gateway together: store, certificates, authentication, the management API and the
- * proxy, behind one HTTP(S) server. `/k8s/...` goes straight to the proxy handler; everything else
- * to the Express app.
+ * The composition root: builds the gateway's parts from its configuration and wires them
+ * together (store and revocation bus, certificates, token authentication, the management API
+ * with the web UI, the proxy) behind one HTTP(S) server. It decides nothing itself.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createApiApp } from './api/app.js';
+import type { ApiContext } from './api/context.js';
+import { BAD_TOKENS_PER_ADDRESS, FailureThrottle } from './auth/failure-throttle.js';
 import { LastUsedRecorder } from './auth/last-used.js';
+import { LocalUsers } from './auth/local-users.js';
+import { PasswordLogin } from './auth/login.js';
 import { PgRevocationBus } from './auth/pg-revocation-bus.js';
 import { LocalRevocationBus, type RevocationBus } from './auth/revocations.js';
 import { StoreTokenAuthenticator } from './auth/store-authenticator.js';
+import { timedAuthenticator } from './auth/timed-authenticator.js';
 import { TokenIssuer } from './auth/token-issuer.js';
-import { CachedTokenAuthenticator } from './auth/verdict-cache.js';
+import { CachedTokenAuthenticator, FAILURE_TTL_MS } from './auth/verdict-cache.js';
 import { bootstrapAdmin } from './bootstrap.js';
-import type { GatewayConfig } from './config/gateway-config.js';
+import { SERVE_COMMAND, type GatewayConfig } from './config/gateway-config.js';
+import { settingName } from './config/settings.js';
+import { ensureDir } from './ensure-dir.js';
 import { ConfigError } from './errors.js';
-import { proxyTrust } from './http/trust-proxy.js';
 import { RequestTracker } from './http/request-tracker.js';
+import { createGatewayServer, listen } from './http/server.js';
 import { drainServer } from './http/shutdown.js';
-import { FailureThrottle } from './auth/failure-throttle.js';
+import { proxyTrust } from './http/trust-proxy.js';
 import { AuditLog } from './observability/audit-log.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { readFile } from 'node:fs/promises';
-import type { TokenAuthenticator } from './auth/identity.js';
-import { ClusterDirectory } from './proxy/cluster-directory.js';
 import { PROXY_PREFIX } from './proxy/cluster-path.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { ensureServingMaterial, type ServingMaterial } from './tls/certificates.js';
-import { ensureDir } from './ensure-dir.js';
+import { uiRoutes } from './ui/routes.js';
+import { ClusterDirectory } from './upstream/cluster-directory.js';
+
+/** Replicas may start before their database (docker compose): wait this long for it. */
+const DATABASE_WAIT_MS = 60_000;
 
 export interface Gateway {
   server: Server;
@@ -64,31 +69,16 @@ async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: S
     const url = config.databaseUrl;
     const store = await openPostgresStore(url, {
       poolSize: config.databasePoolSize,
-      // Replicas may start before the database (docker compose): wait for it a while.
-      waitMs: 60_000,
+      waitMs: DATABASE_WAIT_MS,
       onWait: (err) => log.warn({ err: (err as Error).message }, 'waiting for PostgreSQL'),
       onIdleError: (err) => log.debug({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it'),
     });
     return { store, revocations: await PgRevocationBus.start({ url, log }) };
   }
   await ensureDir(config.dataDir).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`--data-dir (KUBEGATE_DATA_DIR): cannot create "${config.dataDir}": ${err.code ?? err.message}`);
+    throw new ConfigError(`${settingName(SERVE_COMMAND.settings.dataDir)}: cannot create "${config.dataDir}": ${err.code ?? err.message}`);
   });
   return { store: await openSqliteStore(join(config.dataDir, 'kubegate.db')), revocations: new LocalRevocationBus() };
-}
-
-/** Times the store lookups behind the verdict cache (cache misses). */
-function timed(inner: TokenAuthenticator, metrics: GatewayMetrics): TokenAuthenticator {
-  return {
-    async authenticate(token) {
-      const end = metrics.storeLookup.startTimer();
-      try {
-        return await inner.authenticate(token);
-      } finally {
-        end();
-      }
-    },
-  };
 }
 
 /**
@@ -96,17 +86,16 @@ function timed(inner: TokenAuthenticator, metrics: GatewayMetrics): TokenAuthent
  * operator's to fix: a `ConfigError` naming the flag (one line, exit 2), not a stack trace.
  */
 async function servingMaterial(config: GatewayConfig): Promise<ServingMaterial> {
-  const flags = config.tlsCert ? '--tls-cert/--tls-key (KUBEGATE_TLS_CERT/KUBEGATE_TLS_KEY)' : '--certs-dir (KUBEGATE_CERTS_DIR)';
+  const s = SERVE_COMMAND.settings;
+  const flags = config.tlsCert ? `--tls-cert/--tls-key (${s.tlsCert.env}/${s.tlsKey.env})` : settingName(s.certsDir);
   try {
-    const material = await ensureServingMaterial({
+    return await ensureServingMaterial({
       certsDir: config.certsDir,
       // URL.hostname keeps an IPv6 literal's brackets (`[::1]`); the certificate needs the bare address as an IP SAN.
       publicHost: config.publicUrl.hostname.replace(/^\[(.*)\]$/, '$1'),
       tlsCert: config.tlsCert,
       tlsKey: config.tlsKey,
     });
-    createSecureContext({ cert: material.certPem, key: material.keyPem });
-    return material;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code !== 'string' || !/^(E[A-Z]+$|ERR_OSSL)/.test(code)) throw err;
@@ -121,31 +110,31 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const tls = config.plainHttp ? undefined : await servingMaterial(config);
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
-  let cache: CachedTokenAuthenticator | undefined;
-  const metrics = new GatewayMetrics({ stats: () => cache!.stats, size: () => cache!.size() });
-  cache = new CachedTokenAuthenticator(timed(new StoreTokenAuthenticator(store, options.clock), metrics), {
+  const metrics = new GatewayMetrics();
+  const cache = new CachedTokenAuthenticator(timedAuthenticator(new StoreTokenAuthenticator(store, options.clock), metrics.storeLookup), {
     successTtlMs: config.authCacheTtlMs,
-    failureTtlMs: 2_000,
+    failureTtlMs: FAILURE_TTL_MS,
     maxEntries: config.authCacheSize,
     clock: options.clock,
   });
+  metrics.observeVerdictCache(cache);
   const clusters = new ClusterDirectory(store);
   await clusters.loadAll();
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });
-    cache!.evict(event);
+    cache.evict(event);
     // Cluster records live in every replica's memory: follow changes made anywhere.
     const reload = event.type === 'cluster' ? clusters.refresh(event.clusterId) : event.type === 'all' ? clusters.loadAll() : undefined;
     reload?.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload clusters; they reload on the next change'));
   });
   const audit = new AuditLog({ path: config.auditLog, maxBytes: config.auditLogMaxBytes, maxFiles: config.auditLogMaxFiles });
   const trust = proxyTrust(config.trustProxy);
-  const metricsToken = config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined;
   const lastUsed = new LastUsedRecorder(store, log);
+  const requests = new RequestTracker();
   let draining = false;
   let closing: Promise<void> | undefined;
 
-  const app = createApiApp({
+  const ctx: ApiContext = {
     store,
     log,
     authenticator: cache,
@@ -159,65 +148,34 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     audit,
     metrics,
     trust,
-    metricsToken,
+    metricsToken: config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined,
     bodyTimeoutMs: config.bodyTimeoutMs,
-    loginThrottle: {
-      byUser: new FailureThrottle({ freeFailures: 5, baseLockMs: 1_000, maxLockMs: 5 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
-      byAddress: new FailureThrottle({ freeFailures: 20, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, clock: options.clock }),
-    },
-  });
-  const requests = new RequestTracker();
+    login: new PasswordLogin({ providers: [new LocalUsers(store)], onAttempt: (ok) => metrics.logins.inc({ result: ok ? 'ok' : 'failed' }), clock: options.clock }),
+  };
   const proxy = createProxyHandler({
     authenticator: cache,
     clusters,
     lastUsed,
-    // Invalid bearer tokens per client address on /k8s/...: 50 free, then backoff up to a minute.
-    badTokens: new FailureThrottle({ freeFailures: 50, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 5 * 60_000, clock: options.clock }),
+    badTokens: new FailureThrottle({ ...BAD_TOKENS_PER_ADDRESS, clock: options.clock }),
+    trust,
     observers: { audit, metrics, trust },
     requests,
     log,
   });
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    requests.track(res);
-    // While draining, every answer closes its connection so clients move to another replica.
-    if (draining) res.setHeader('Connection', 'close');
-    if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleRequest(req, res);
-    else app(req, res);
-  };
-  const serverOptions = {
-    maxHeaderSize: config.maxHeaderBytes,
-    // Slowloris: headers must arrive in time. No whole-request timeout: proxied uploads, watches
-    // and exec streams run as long as they need; API bodies have their own limit (api/app.ts).
-    headersTimeout: config.headerTimeoutMs,
-    requestTimeout: 0,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.headerTimeoutMs / 4)),
-    keepAliveTimeout: 65_000,
-  };
-  const server: Server = tls
-    ? createHttpsServer({ ...serverOptions, cert: tls.certPem, key: tls.keyPem }, onRequest)
-    : createHttpServer(serverOptions, onRequest);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (req.url!.startsWith(PROXY_PREFIX)) void proxy.handleUpgrade(req, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) return socket.destroy();
-    const code = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${code}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    // Do not wait for a client that never reads or closes its side.
-    setTimeout(() => socket.destroy(), 1_000).unref();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`--listen (KUBEGATE_LISTEN): cannot listen on ${config.listen.host}:${config.listen.port}: ${err.code ?? err.message}`)),
-    );
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  const server = createGatewayServer(
+    { tls, maxHeaderBytes: config.maxHeaderBytes, headerTimeoutMs: config.headerTimeoutMs },
+    {
+      proxy,
+      app: createApiApp(ctx, [uiRoutes(ctx)]),
+      isProxyPath: (url) => url.startsWith(PROXY_PREFIX),
+      onRequest: (_req, res) => {
+        requests.track(res);
+        // While draining, every answer closes its connection so clients move to another replica.
+        if (draining) res.setHeader('Connection', 'close');
+      },
+    },
+  );
+  const url = await listen(server, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
   log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
 
   return {

@@ -1,5 +1,5 @@
-/** The management API and operations endpoints (SPEC §4.2, §4.3) as one Express app. */
-import express, { type NextFunction, type Request, type Response } from 'express';
+/** The management API and operations endpoints (docs/reference/api.md) as one Express app. */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GatewayError, notFound } from '../errors.js';
 import { sendApiError } from '../http/render-error.js';
 import type { ApiContext } from './context.js';
@@ -16,12 +16,14 @@ import { memberRoutes } from './routes/members.js';
 import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
-import { uiRoutes } from '../ui/routes.js';
 
 const BODY_LIMIT = '64kb';
 
-/** Builds the Express app serving everything except `/k8s/...`. */
-export function createApiApp(ctx: ApiContext): express.Express {
+/**
+ * Builds the Express app serving everything except `/k8s/...`; `site` is mounted at `/` after the
+ * API (the web UI, which the composition root brings).
+ */
+export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = []): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -40,8 +42,7 @@ export function createApiApp(ctx: ApiContext): express.Express {
   v1.use(unscoped);
   v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
   app.use('/v1', v1);
-  // The web UI at `/` and `/ui/...` (issue 9); its session cookie is only ever sent to `/v1`.
-  app.use(uiRoutes(ctx));
+  for (const routes of site) app.use(routes);
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(notFound('no such endpoint')));
   app.use(renderError(ctx));
@@ -71,7 +72,7 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction): void
   next();
 }
 
-/** Express error middleware: body-parser errors and thrown `GatewayError`s become SPEC §4.2 errors. */
+/** Express error middleware: body-parser errors and thrown `GatewayError`s become API errors. */
 function renderError(ctx: ApiContext) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const e = err as { type?: string; status?: number };

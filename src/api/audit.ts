@@ -1,6 +1,6 @@
 /** Middleware: a request id for every management API call, and one audit line when it ends. */
 import type { NextFunction, Request, Response } from 'express';
-import { requestIdFor } from '../proxy/exchange.js';
+import { requestIdFor } from '../http/request-id.js';
 import type { ApiContext } from './context.js';
 import { findIdentity, setRequestId } from './request-identity.js';
 

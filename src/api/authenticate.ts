@@ -1,15 +1,15 @@
 /**
  * Authentication for the management API: a bearer token, or the web UI's session cookie with its
- * CSRF proof (SPEC §4.2, `ui/session-cookie.ts`). Cluster-scoped tokens reach only `/v1/me` and
- * `/v1/logout` (SPEC §7); agent tokens only their cluster's sync feed.
+ * CSRF proof (`http/session-cookie.ts`). Cluster-scoped tokens reach only `/v1/me` and
+ * `/v1/logout`; agent tokens only their cluster's sync feed (docs/reference/tokens.md).
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { GatewayError, unauthorized } from '../errors.js';
-import { bearerToken } from '../proxy/authenticate.js';
+import { bearerToken } from '../http/bearer.js';
+import { sessionTokenFromCookie } from '../http/session-cookie.js';
 import { setIdentity } from './request-identity.js';
-import { sessionTokenFromCookie } from '../ui/session-cookie.js';
 
 export type TokenAudience = 'any' | 'unscoped' | 'agent';
 
@@ -18,7 +18,7 @@ export function requireToken(authenticator: TokenAuthenticator, lastUsed: LastUs
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const presented = presentedToken(req, audience);
     const result = await authenticator.authenticate(presented.token);
-    if (!result.authenticated) throw unauthorized(result.message === 'token has expired' ? 'token has expired' : 'Unauthorized');
+    if (!result.authenticated) throw unauthorized(result.reason === 'expired' ? 'token has expired' : 'Unauthorized');
     const identity = result.identity;
     // The cookie only ever carries a UI login; any other token in it was not put there by us.
     if (presented.viaCookie && identity.token.kind !== 'session') throw unauthorized();

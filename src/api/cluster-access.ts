@@ -1,18 +1,15 @@
-/** Who may reach or manage a cluster (SPEC §4.2): admins everything; members reach; owners manage members. */
+/** Who may reach or manage a cluster, read fresh from the store: admins everything; members reach; owners manage members. */
+import { noAccessMessage, rolesByCluster } from '../auth/cluster-access.js';
 import { forbidden } from '../errors.js';
 import { principalsOf, type Cluster, type MemberRole, type Store } from '../store/store.js';
-import { noAccessMessage } from '../proxy/authorize.js';
 
 type Caller = { admin: boolean; username: string; groups: readonly string[] };
 
 /** The caller's role on a cluster read fresh from the store ('owner' for admins), or undefined. */
 export async function roleOn(store: Store, caller: Caller, clusterId: string): Promise<MemberRole | undefined> {
   if (caller.admin) return 'owner';
-  let role: MemberRole | undefined;
-  for (const m of await store.membershipsOf(principalsOf(caller))) {
-    if (m.clusterId === clusterId && role !== 'owner') role = m.role;
-  }
-  return role;
+  const memberships = (await store.membershipsOf(principalsOf(caller))).filter((m) => m.clusterId === clusterId);
+  return rolesByCluster(memberships).get(clusterId);
 }
 
 /** The cluster if the caller may reach it; otherwise 403 with the same message as an unknown cluster. */

@@ -2,11 +2,11 @@
 import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { PasswordLogin } from '../auth/login.js';
 import type { RevocationBus } from '../auth/revocations.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
-import type { ClusterDirectory } from '../proxy/cluster-directory.js';
+import type { ClusterDirectory } from '../upstream/cluster-directory.js';
 import type { Store } from '../store/store.js';
-import type { FailureThrottle } from '../auth/failure-throttle.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { AuditLog } from '../observability/audit-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -27,8 +27,8 @@ export interface ApiContext {
   audit: AuditLog;
   metrics: GatewayMetrics;
   trust: ProxyTrust;
-  /** Failed-login backoff per username and per client address. */
-  loginThrottle: { byUser: FailureThrottle; byAddress: FailureThrottle };
+  /** Password logins over the identity providers, with their failure backoff. */
+  login: PasswordLogin;
   /** API request bodies must arrive within this time. */
   bodyTimeoutMs: number;
   /** Bearer token `/metrics` requires, when configured. */

@@ -1,6 +1,7 @@
 /** Request body and parameter validation with zod; errors name the field. */
 import type { Request } from 'express';
 import { z } from 'zod';
+import { isDnsLabel } from '../config/values.js';
 import { badRequest } from '../errors.js';
 
 /** Parses `req.body` with `schema` (use `.strict()` schemas: unknown fields are refused). */
@@ -31,9 +32,6 @@ export const GroupSchema = z
 
 export const PasswordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
 
-export const ClusterIdSchema = z
-  .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and -)');
+export const ClusterIdSchema = z.string().refine(isDnsLabel, 'must be a DNS-1123 label (lower-case letters, digits and -)');
 
 export const TtlSchema = z.number().int('must be a whole number of seconds').positive().max(10 * 365 * 86_400);

@@ -23,6 +23,9 @@ interface Entry {
   lockedUntil: number;
 }
 
+/** Invalid bearer tokens per client address on `/k8s/...`: 50 free, then 1 s doubling up to a minute. */
+export const BAD_TOKENS_PER_ADDRESS: ThrottleOptions = { freeFailures: 50, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 5 * 60_000 };
+
 export class FailureThrottle {
   private readonly entries: LRUCache<string, Entry>;
   private readonly clock: () => number;

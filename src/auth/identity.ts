@@ -1,9 +1,10 @@
-/** Who a request is, once its token has been checked. Shared by the proxy, the API and the webhook sync. */
+/** Who a request is, once its token has been checked. Shared by the proxy, the API and the webhook. */
 import type { MemberRole, TokenKind } from '../store/store.js';
+import type { TokenFailure } from './token-decision.js';
 
-/** The group every kubegate user carries on both doors (SPEC §5). */
+/** The group every kubegate user carries on both doors (docs/reference/identity.md). */
 export const AUTHENTICATED_GROUP = 'kubegate:authenticated';
-/** The `extra` key naming the token a request came with (SPEC §5). */
+/** The `extra` key naming the token a request came with (docs/reference/identity.md). */
 export const TOKEN_ID_EXTRA = 'kubegate.io/token-id';
 
 export interface TokenInfo {
@@ -26,7 +27,7 @@ export interface UserIdentity {
   clusterRoles: ReadonlyMap<string, MemberRole>;
 }
 
-/** A cluster's webhook, holding its `agent` token. */
+/** A cluster's webhook (or agent), holding its `agent` token. */
 export interface AgentIdentity {
   kind: 'agent';
   clusterId: string;
@@ -35,9 +36,10 @@ export interface AgentIdentity {
 
 export type Identity = UserIdentity | AgentIdentity;
 
+/** A token's verdict, the same shape on both doors; a refusal says why, as a typed reason. */
 export type AuthResult =
   | { authenticated: true; identity: Identity }
-  | { authenticated: false; message: string };
+  | { authenticated: false; reason: TokenFailure };
 
 /** Checks a bearer token. Throws `StoreUnavailableError` when it cannot decide. */
 export interface TokenAuthenticator {

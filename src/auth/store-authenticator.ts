@@ -1,53 +1,46 @@
-/** The uncached `TokenAuthenticator`: parses the token, looks it up, checks hash, expiry and owner. */
+/**
+ * The uncached `TokenAuthenticator`: the gateway's `TokenSource` is its store (the token, its
+ * owner and the owner's memberships, looked up on every call); the decision is `decide()`.
+ */
 import { StoreUnavailableError, GatewayError } from '../errors.js';
-import { principalsOf, type MemberRole, type Store } from '../store/store.js';
-import type { AuthResult, Identity, TokenAuthenticator } from './identity.js';
-import { parseToken, secretMatches } from './tokens.js';
+import { principalsOf, type Store } from '../store/store.js';
+import { rolesByCluster } from './cluster-access.js';
+import type { AuthResult, TokenAuthenticator } from './identity.js';
+import { verifyToken, type TokenSource, type TokenSubject } from './token-decision.js';
 
-const INVALID: AuthResult = { authenticated: false, message: 'invalid bearer token' };
+/** Tokens as the store holds them. */
+export class StoreTokenSource implements TokenSource {
+  constructor(private readonly store: Store) {}
+
+  async find(tokenId: string): Promise<TokenSubject | undefined> {
+    const record = await this.store.getTokenVerdict(tokenId);
+    if (!record) return undefined;
+    const { token: t, user } = record;
+    const token = { id: t.id, kind: t.kind, clusterId: t.clusterId, expiresAt: t.expiresAt ? t.expiresAt.getTime() : null, secretHash: t.secretHash };
+    // Memberships matter only for an enabled owner: spare the second query otherwise.
+    if (!user || !user.enabled || t.kind === 'agent') return { token, user: user && { ...user, clusterRoles: new Map() } };
+    const clusterRoles = rolesByCluster(await this.store.membershipsOf(principalsOf(user)));
+    return { token, user: { id: user.id, username: user.username, groups: user.groups, admin: user.admin, enabled: user.enabled, clusterRoles } };
+  }
+}
 
 /** Looks tokens up in the store on every call; wrap it in `CachedTokenAuthenticator`. */
 export class StoreTokenAuthenticator implements TokenAuthenticator {
+  private readonly source: StoreTokenSource;
+
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.source = new StoreTokenSource(store);
+  }
 
   async authenticate(token: string): Promise<AuthResult> {
-    const parsed = parseToken(token);
-    if (!parsed) return INVALID;
-    let identity: Identity | undefined;
     try {
-      const record = await this.store.getTokenVerdict(parsed.id);
-      if (!record || !secretMatches(parsed.id, parsed.secret, record.token.secretHash)) return INVALID;
-      const { token: t, user } = record;
-      const expiresAt = t.expiresAt ? t.expiresAt.getTime() : null;
-      if (expiresAt !== null && expiresAt <= this.clock()) return { authenticated: false, message: 'token has expired' };
-      const info = { id: t.id, kind: t.kind, clusterId: t.clusterId, expiresAt };
-      if (t.kind === 'agent') {
-        if (!t.clusterId) return INVALID;
-        identity = { kind: 'agent', clusterId: t.clusterId, token: info };
-      } else {
-        if (!user) return INVALID;
-        if (!user.enabled) return { authenticated: false, message: 'user is disabled' };
-        const roles = new Map<string, MemberRole>();
-        for (const m of await this.store.membershipsOf(principalsOf(user))) {
-          if (roles.get(m.clusterId) !== 'owner') roles.set(m.clusterId, m.role);
-        }
-        identity = {
-          kind: 'user',
-          userId: user.id,
-          username: user.username,
-          groups: user.groups,
-          admin: user.admin,
-          token: info,
-          clusterRoles: roles,
-        };
-      }
+      return await verifyToken(token, this.source, this.clock);
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       throw new StoreUnavailableError(err);
     }
-    return { authenticated: true, identity };
   }
 }

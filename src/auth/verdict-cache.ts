@@ -16,6 +16,9 @@ import { LRUCache } from 'lru-cache';
 import type { AuthResult, TokenAuthenticator } from './identity.js';
 import type { Revocation } from './revocations.js';
 
+/** How long a refusal is cached: long enough to absorb a retry storm, short enough to forgive a typo. */
+export const FAILURE_TTL_MS = 2_000;
+
 export interface VerdictCacheOptions {
   successTtlMs: number;
   failureTtlMs: number;
@@ -23,7 +26,6 @@ export interface VerdictCacheOptions {
   /** Milliseconds; injectable for tests. */
   clock?: () => number;
 }
-
 
 export class CachedTokenAuthenticator implements TokenAuthenticator {
   private readonly salt = randomBytes(32).toString('base64');
@@ -84,6 +86,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
 
   /** Drops every cached verdict the revocation affects. */
   evict(event: Revocation): void {
+    // Verdicts do not depend on cluster records; deleting a cluster also publishes `all`.
     if (event.type === 'cluster') return;
     this.generation++;
     // Lookups already in flight may have read the old state; let them finish uncached.
@@ -108,12 +111,9 @@ export class CachedTokenAuthenticator implements TokenAuthenticator {
   }
 }
 
-function affects(event: Exclude<Revocation, { type: 'all' }>, result: Extract<AuthResult, { authenticated: true }>): boolean {
+function affects(event: Exclude<Revocation, { type: 'all' | 'cluster' }>, result: Extract<AuthResult, { authenticated: true }>): boolean {
   const id = result.identity;
   switch (event.type) {
-    case 'cluster':
-      // Verdicts do not depend on cluster records; deleting one also publishes `all`.
-      return false;
     case 'token':
       return id.token.id === event.tokenId;
     case 'user':

@@ -1,35 +1,41 @@
-/** The `kubegate` CLI: registers commands only; each command lives in its own file. */
+/**
+ * The `kubegate` CLI: registers commands only; each command lives in its own file, loaded when
+ * run (so `kubegate token` loads nothing it does not need). This table holds each command's
+ * one-line summary; its usage and flags are its settings table (`config/settings.ts`).
+ */
+import { commandHelp, wantsHelp, type CommandSpec } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 
-interface Command {
-  summary: string;
-  run(argv: string[]): Promise<number | void>;
+/** What a command module exports. */
+export interface CommandModule {
+  spec: CommandSpec;
+  /** Runs the command; its exit status. */
+  run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('./serve.js')).serveCommand,
-  token: async () => (await import('./token.js')).tokenCommand,
-  webhook: async () => (await import('./webhook.js')).webhookCommand,
-  'render webhook-config': async () => (await import('./render-webhook-config.js')).renderWebhookConfigCommand,
-  'render kube-api-auth': async () => (await import('./render-kube-api-auth.js')).renderKubeApiAuthCommand,
-  'render impersonator': async () => (await import('./render-impersonator.js')).renderImpersonatorCommand,
+interface Entry {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const COMMANDS: Record<string, Entry> = {
+  serve: { summary: 'run the gateway (HTTPS API, proxy, web UI)', load: () => import('./serve.js') },
+  token: { summary: 'kubectl credential plugin (prints an ExecCredential)', load: () => import('./token.js') },
+  webhook: { summary: 'run the kube-api-auth TokenReview webhook for one cluster', load: () => import('./webhook.js') },
+  'render webhook-config': {
+    summary: 'print the kube-apiserver webhook config (kube-api-authn-webhook.yaml)',
+    load: () => import('./render-webhook-config.js'),
+  },
+  'render kube-api-auth': { summary: 'print the manifests that run the webhook on a cluster', load: () => import('./render-kube-api-auth.js') },
+  'render impersonator': { summary: 'print the RBAC and ServiceAccount the gateway impersonates with', load: () => import('./render-impersonator.js') },
 };
 
 function usage(): string {
   const lines = ['Usage: kubegate <command> [flags]', '', 'Commands:'];
-  for (const [name, summary] of Object.entries(SUMMARIES)) lines.push(`  ${name.padEnd(24)} ${summary}`);
+  for (const [name, entry] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(24)} ${entry.summary}`);
   lines.push('', 'Run `kubegate <command> --help` for the flags of a command.');
   return lines.join('\n') + '\n';
 }
-
-const SUMMARIES: Record<string, string> = {
-  serve: 'run the gateway (HTTPS API, proxy, web UI)',
-  token: 'kubectl credential plugin (prints an ExecCredential)',
-  webhook: 'run the kube-api-auth TokenReview webhook for one cluster',
-  'render webhook-config': 'print the kube-apiserver webhook config (kube-api-authn-webhook.yaml)',
-  'render kube-api-auth': 'print the manifests that run the webhook on a cluster',
-  'render impersonator': 'print the RBAC and ServiceAccount the gateway impersonates with',
-};
 
 /** Runs the CLI; bad usage or config exits 2 with one line on stderr. */
 export async function main(argv: string[]): Promise<void> {
@@ -40,14 +46,18 @@ export async function main(argv: string[]): Promise<void> {
   }
   // `render webhook-config` and friends: two words make one command.
   const key = name === 'render' && rest[0] && !rest[0].startsWith('-') ? `render ${rest.shift()}` : name;
-  const load = COMMANDS[key];
-  if (!load) {
+  const entry = COMMANDS[key];
+  if (!entry) {
     process.stderr.write(`kubegate: unknown command "${key}" (see kubegate --help)\n`);
     process.exit(2);
   }
   try {
-    const code = await (await load()).run(rest);
-    if (typeof code === 'number') process.exitCode = code;
+    const command = await entry.load();
+    if (wantsHelp(rest)) {
+      process.stdout.write(commandHelp(command.spec));
+      return;
+    }
+    process.exitCode = await command.run(rest);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kubegate ${key}: ${err.message}\n`);

@@ -1,18 +1,19 @@
 /** `kubegate render impersonator`: prints the ServiceAccount and RBAC the gateway impersonates with. */
-import { dnsLabel, flagsHelp, parseFlags } from '../render/flags.js';
+import { defineCommand, readSettings } from '../config/settings.js';
+import { parseDnsLabel } from '../config/values.js';
 import { DEFAULT_IMPERSONATOR_NAMESPACE, renderImpersonator } from '../render/impersonator.js';
 
-const FLAGS = { namespace: { help: `namespace of the ServiceAccount (default ${DEFAULT_IMPERSONATOR_NAMESPACE})` } };
-
-export const renderImpersonatorCommand = {
-  summary: 'print the RBAC and ServiceAccount the gateway impersonates with',
-  async run(argv: string[]): Promise<number | void> {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(flagsHelp('kubegate render impersonator [--namespace NS]', 'Prints the ServiceAccount, its token Secret and the impersonation ClusterRole and binding.', FLAGS));
-      return 0;
-    }
-    const v = parseFlags(argv, FLAGS);
-    process.stdout.write(renderImpersonator({ namespace: v.namespace === undefined ? undefined : dnsLabel('namespace', v.namespace) }));
-    return 0;
+export const spec = defineCommand({
+  name: 'render impersonator',
+  usage: ['render impersonator [--namespace NS]'],
+  description: 'Prints the ServiceAccount, its token Secret and the impersonation ClusterRole and binding.',
+  settings: {
+    namespace: { flag: 'namespace', default: DEFAULT_IMPERSONATOR_NAMESPACE, help: 'namespace of the ServiceAccount', parse: parseDnsLabel },
   },
-};
+});
+
+export async function run(argv: string[]): Promise<number> {
+  const v = readSettings(spec, argv);
+  process.stdout.write(renderImpersonator({ namespace: v.namespace }));
+  return 0;
+}

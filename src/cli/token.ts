@@ -1,6 +1,7 @@
 /**
- * `kubegate token`: the kubectl credential plugin (SPEC §6). Reads its flags and environment here,
- * once, and prints only the ExecCredential JSON on stdout; failures are one line on stderr.
+ * `kubegate token`: the kubectl credential plugin (docs/reference/kubeconfig.md). Reads its flags
+ * and environment here, once, and prints only the ExecCredential JSON on stdout; failures are one
+ * line on stderr.
  *
  * Kept light on purpose: kubectl runs it before every command, so this module and what it
  * imports use Node built-ins only (no express, no database, no x509 library).
@@ -8,119 +9,75 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
-import { parseArgs } from 'node:util';
+import { defineCommand, readSettings } from '../config/settings.js';
+import { parseBaseUrl, parseClusterId, parsePath } from '../config/values.js';
 import { execCredentialJson, parseExecInfo } from '../credential-plugin/exec-credential.js';
 import { PluginError } from '../credential-plugin/plugin-error.js';
 import { logout, obtainCredential } from '../credential-plugin/plugin.js';
-
-const HELP = `Usage: kubegate token --server URL --cluster ID
-       kubegate token --logout [--server URL [--cluster ID]]
-
-kubectl credential plugin (client.authentication.k8s.io v1 and v1beta1): prints an ExecCredential
-holding a token scoped to the cluster, from the cache or from a login at the gateway.
-
-Flags:
-  --server URL    the gateway's public URL
-  --cluster ID    the cluster id
-  --logout        revoke and forget cached credentials (all, one gateway's, or one cluster's)
-
-Environment:
-  KUBEGATE_USERNAME, KUBEGATE_PASSWORD  log in with these (else ask on the terminal when kubectl has one)
-  KUBEGATE_GATEWAY_CA_DATA              the gateway CA, base64 PEM (else the system CAs)
-  KUBEGATE_CONFIG_DIR                   where credentials are cached (default ~/.kubegate)
-  KUBERNETES_EXEC_INFO                  set by kubectl
-`;
-
-const CLUSTER_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-interface TokenFlags {
-  server: string | undefined;
-  cluster: string | undefined;
-  logout: boolean;
-  help: boolean;
-}
-
-function parseFlags(argv: string[]): TokenFlags {
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: { server: { type: 'string' }, cluster: { type: 'string' }, logout: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    return { server: values.server, cluster: values.cluster, logout: values.logout ?? false, help: values.help ?? false };
-  } catch (err) {
-    throw new PluginError((err as Error).message.split('\n')[0]!, 2);
-  }
-}
+import { ConfigError } from '../errors.js';
 
 /** The gateway URL as the kubeconfig writes it: http(s), no trailing slash, query or credentials. */
-function parseServer(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new PluginError(`--server: "${raw}" is not a URL`, 2);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
-    throw new PluginError(`--server: must be an https:// URL without query or credentials`, 2);
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+function parseServer(name: string, raw: string): string {
+  return parseBaseUrl(name, raw).href.replace(/\/$/, '');
 }
 
-function parseCluster(raw: string): string {
-  if (!CLUSTER_ID.test(raw)) throw new PluginError(`--cluster: "${raw}" is not a cluster id (a DNS-1123 label)`, 2);
-  return raw;
-}
-
-function parseCaData(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
+function parseCaData(name: string, raw: string): string {
   const pem = Buffer.from(raw.trim(), 'base64').toString('utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new PluginError('KUBEGATE_GATEWAY_CA_DATA: must be base64 of a PEM certificate', 2);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`${name}: must be base64 of a PEM certificate`);
   return raw.trim();
 }
 
-async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const flags = parseFlags(argv);
-  if (flags.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const configDir = env.KUBEGATE_CONFIG_DIR || join(homedir(), '.kubegate');
-  const server = flags.server === undefined ? undefined : parseServer(flags.server);
-  const clusterId = flags.cluster === undefined ? undefined : parseCluster(flags.cluster);
+export const spec = defineCommand({
+  name: 'token',
+  usage: ['token --server URL --cluster ID', 'token --logout [--server URL [--cluster ID]]'],
+  description: [
+    'kubectl credential plugin (client.authentication.k8s.io v1 and v1beta1): prints an ExecCredential',
+    'holding a token scoped to the cluster, from the cache or from a login at the gateway.',
+  ].join('\n'),
+  settings: {
+    server: { flag: 'server', help: "the gateway's public URL", parse: parseServer },
+    cluster: { flag: 'cluster', help: 'the cluster id', parse: parseClusterId },
+    logout: { flag: 'logout', boolean: true, help: 'revoke and forget cached credentials (all, one gateway\'s, or one cluster\'s)' },
+    username: { env: 'KUBEGATE_USERNAME', help: 'log in as this user (else ask on the terminal when kubectl has one)' },
+    password: { env: 'KUBEGATE_PASSWORD', help: 'and with this password' },
+    caData: { env: 'KUBEGATE_GATEWAY_CA_DATA', help: 'the gateway CA, base64 PEM (else the system CAs)', parse: parseCaData },
+    configDir: { env: 'KUBEGATE_CONFIG_DIR', help: 'where credentials are cached (default ~/.kubegate)', parse: parsePath },
+    execInfo: { env: 'KUBERNETES_EXEC_INFO', help: 'set by kubectl: the ExecCredential version it reads and whether it has a terminal' },
+  },
+});
 
-  if (flags.logout) {
-    if (clusterId !== undefined && server === undefined) throw new PluginError('--logout --cluster needs --server too', 2);
-    const { removed, revoked } = await logout({ configDir, server, clusterId });
+async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const v = readSettings(spec, argv, env);
+  const configDir = v.configDir ?? join(homedir(), '.kubegate');
+  if (v.logout) {
+    if (v.cluster !== undefined && v.server === undefined) throw new ConfigError('--logout --cluster needs --server too');
+    const { removed, revoked } = await logout({ configDir, server: v.server, clusterId: v.cluster });
     process.stderr.write(`kubegate token: forgot ${removed} cached credential${removed === 1 ? '' : 's'} (${revoked} revoked at the gateway)\n`);
     return 0;
   }
-  if (server === undefined || clusterId === undefined) throw new PluginError('--server and --cluster are required (see kubegate token --help)', 2);
+  if (v.server === undefined || v.cluster === undefined) throw new ConfigError("--server and --cluster are required; see 'kubegate token --help'");
 
-  const info = parseExecInfo(env.KUBERNETES_EXEC_INFO, isatty(0));
+  const info = parseExecInfo(v.execInfo, isatty(0));
   const credential = await obtainCredential({
-    server,
-    clusterId,
+    server: v.server,
+    clusterId: v.cluster,
     configDir,
-    caData: parseCaData(env.KUBEGATE_GATEWAY_CA_DATA),
-    username: env.KUBEGATE_USERNAME || undefined,
-    password: env.KUBEGATE_PASSWORD || undefined,
+    caData: v.caData,
+    username: v.username,
+    password: v.password,
     interactive: info.interactive,
   });
   process.stdout.write(execCredentialJson(info.apiVersion, credential.token, credential.expiresAt));
   return 0;
 }
 
-export const tokenCommand = {
-  summary: 'kubectl credential plugin (prints an ExecCredential)',
-  async run(argv: string[]): Promise<number> {
-    try {
-      return await run(argv, process.env);
-    } catch (err) {
-      // kubectl shows the plugin's stderr as is: one line, no stack.
-      process.stderr.write(`kubegate token: ${(err as Error).message.split('\n')[0]}\n`);
-      return err instanceof PluginError ? err.exitCode : 1;
-    }
-  },
-};
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await tokenCommand(argv, process.env);
+  } catch (err) {
+    // kubectl shows the plugin's stderr as is: one line, no stack.
+    process.stderr.write(`kubegate token: ${(err as Error).message.split('\n')[0]}\n`);
+    if (err instanceof ConfigError) return 2;
+    return err instanceof PluginError ? err.exitCode : 1;
+  }
+}

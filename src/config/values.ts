@@ -1,5 +1,13 @@
-/** Parsers for configuration values; each throws `ConfigError` naming the setting. */
+/**
+ * Parsers and validators of configuration values, shared by every command's settings table; each
+ * takes the setting's name and raw text and returns the typed value or throws a `ConfigError`
+ * naming the setting. Built-ins only (`kubegate token` loads this before every kubectl command).
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseToken } from '../auth/tokens.js';
 import { ConfigError } from '../errors.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -82,4 +90,78 @@ export function parseTrustProxy(name: string, raw: string): TrustProxy {
     }
   }
   return { mode: 'cidrs', cidrs };
+}
+
+/** DNS-1123 labels: cluster ids, namespaces, node names (docs/reference/api.md). */
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** True for a DNS-1123 label of at most 63 characters: the only cluster ids there are. */
+export function isDnsLabel(value: string): boolean {
+  return DNS_LABEL.test(value);
+}
+
+/** A DNS-1123 label (namespaces). */
+export function parseDnsLabel(name: string, raw: string): string {
+  if (!isDnsLabel(raw)) throw new ConfigError(`${name}: "${raw}" is not a DNS-1123 label`);
+  return raw;
+}
+
+/** A cluster id: a DNS-1123 label. */
+export function parseClusterId(name: string, raw: string): string {
+  if (!isDnsLabel(raw)) throw new ConfigError(`${name}: "${raw}" is not a DNS-1123 label (cluster ids are lower-case letters, digits and -)`);
+  return raw;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One of pino's levels. */
+export function parseLogLevel(name: string, raw: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError(`${name}: "${raw}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return raw as LogLevel;
+}
+
+/** The text of a file a setting names. */
+export function readTextFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** A file holding one or more PEM certificates (a CA bundle); its text. */
+export function readCertificateFile(name: string, path: string): string {
+  const pem = readTextFile(name, path);
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError(`${name}: ${path} is not a PEM certificate`);
+  }
+  return pem;
+}
+
+/** A file holding a kubegate token (an agent token); the token. */
+export function readTokenFile(name: string, path: string): string {
+  const token = readTextFile(name, path).trim();
+  if (!parseToken(token)) throw new ConfigError(`${name}: ${path} does not hold a kubegate token`);
+  return token;
+}
+
+/** A file holding a secret on its first line (a metrics token); the secret. */
+export function readSecretFile(name: string, path: string): string {
+  const secret = readTextFile(name, path).trim();
+  if (!secret) throw new ConfigError(`${name}: ${path} is empty`);
+  return secret;
+}
+
+/** A container image reference. */
+export function parseImage(name: string, raw: string): string {
+  if (/\s/.test(raw)) throw new ConfigError(`${name}: "${raw}" is not an image reference`);
+  return raw;
+}
+
+/** An absolute path (relative ones resolved against the working directory). */
+export function parsePath(_name: string, raw: string): string {
+  return resolve(raw);
 }

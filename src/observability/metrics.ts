@@ -30,13 +30,16 @@ export class GatewayMetrics {
     this.upstreamLatency.observe(seconds, cluster, () => ({ cluster }));
   }
 
-  /** `cache` is read at scrape time (the cache is built after the metrics it reports to). */
-  constructor(cache: { stats(): { hits: number; misses: number; evictions: number }; size(): number }) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'kubegate_process_' });
+  }
+
+  /** Reports a verdict cache's counters and size, read at scrape time. */
+  observeVerdictCache(cache: { readonly stats: { hits: number; misses: number; evictions: number }; size(): number }): void {
     const reg = this.registry;
     new Gauge({ name: 'kubegate_verdict_cache_size', help: 'Entries in the verdict cache', registers: [reg], collect() { this.set(cache.size()); } });
-    new Counter({ name: 'kubegate_verdict_cache_hits_total', help: 'Verdict cache hits', registers: [reg], collect() { this.reset(); this.inc(cache.stats().hits); } });
-    new Counter({ name: 'kubegate_verdict_cache_misses_total', help: 'Verdict cache misses', registers: [reg], collect() { this.reset(); this.inc(cache.stats().misses); } });
-    new Counter({ name: 'kubegate_verdict_cache_evictions_total', help: 'Verdicts dropped by revocations', registers: [reg], collect() { this.reset(); this.inc(cache.stats().evictions); } });
+    new Counter({ name: 'kubegate_verdict_cache_hits_total', help: 'Verdict cache hits', registers: [reg], collect() { this.reset(); this.inc(cache.stats.hits); } });
+    new Counter({ name: 'kubegate_verdict_cache_misses_total', help: 'Verdict cache misses', registers: [reg], collect() { this.reset(); this.inc(cache.stats.misses); } });
+    new Counter({ name: 'kubegate_verdict_cache_evictions_total', help: 'Verdicts dropped by revocations', registers: [reg], collect() { this.reset(); this.inc(cache.stats.evictions); } });
   }
 }

@@ -1,63 +1,12 @@
-/**
- * Stage 1: who is this? A bearer token from the single `Authorization` line, or for WebSocket
- * clients the `base64url.bearer.authorization.k8s.io.<token>` subprotocol.
- */
+/** Stage: who is this? The bearer token's verdict (cached); any refusal is a 401. */
 import type { IncomingMessage } from 'node:http';
-import { badRequest, forbidden, GatewayError, unauthorized } from '../errors.js';
-import type { TokenAuthenticator, UserIdentity } from '../auth/identity.js';
+import type { Identity, TokenAuthenticator } from '../auth/identity.js';
+import { unauthorized } from '../errors.js';
+import { bearerToken } from '../http/bearer.js';
 
-export const BEARER_PROTOCOL_PREFIX = 'base64url.bearer.authorization.k8s.io.';
-
-/** Reads the client's token; throws 400 for more than one `Authorization` line, 401 for none. */
-export function bearerToken(req: IncomingMessage): string {
-  const line = authorizationLine(req.rawHeaders);
-  if (line !== undefined) {
-    const m = /^Bearer +(\S+) *$/i.exec(line);
-    if (!m) throw unauthorized();
-    return m[1]!;
-  }
-  const fromProtocol = subprotocolToken(req);
-  if (fromProtocol !== undefined) return fromProtocol;
-  throw unauthorized();
-}
-
-/** The one `Authorization` line, any letter case; undefined for none, 400 for several. */
-function authorizationLine(raw: readonly string[]): string | undefined {
-  // rawHeaders rather than headersDistinct, which builds an array for every header of every request.
-  let line: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
-    if (line !== undefined) throw badRequest('more than one Authorization header');
-    line = raw[i + 1]!;
-  }
-  return line;
-}
-
-function subprotocolToken(req: IncomingMessage): string | undefined {
-  const protocols = req.headersDistinct['sec-websocket-protocol'];
-  if (!protocols) return undefined;
-  for (const line of protocols) {
-    for (const p of line.split(',')) {
-      const name = p.trim();
-      if (name.startsWith(BEARER_PROTOCOL_PREFIX)) {
-        const token = Buffer.from(name.slice(BEARER_PROTOCOL_PREFIX.length), 'base64url').toString('utf8');
-        if (!token || /[\s\x00-\x1f]/.test(token)) throw unauthorized();
-        return token;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Authenticates the request for `clusterId`; only user tokens for this cluster (or unscoped) pass. */
-export async function authenticate(req: IncomingMessage, clusterId: string, authenticator: TokenAuthenticator): Promise<UserIdentity> {
+/** The identity behind the request's bearer token; throws 400 (two tokens) or 401. */
+export async function authenticate(req: IncomingMessage, authenticator: TokenAuthenticator): Promise<Identity> {
   const result = await authenticator.authenticate(bearerToken(req));
   if (!result.authenticated) throw unauthorized();
-  const identity = result.identity;
-  if (identity.kind !== 'user') throw forbidden('agent tokens cannot be used to reach a cluster');
-  if (identity.token.clusterId !== null && identity.token.clusterId !== clusterId) {
-    throw new GatewayError('Forbidden', `this token is scoped to another cluster`);
-  }
-  return identity;
+  return result.identity;
 }

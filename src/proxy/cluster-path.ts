@@ -1,8 +1,8 @@
-/** Splits `/k8s/clusters/<id>/<kube path>?<query>` into the cluster id and the upstream path. */
+/** Stage: splits `/k8s/clusters/<id>/<kube path>?<query>` into the cluster id and the upstream path. */
+import { isDnsLabel } from '../config/values.js';
 import { badRequest } from '../errors.js';
 
 export const PROXY_PREFIX = '/k8s/clusters/';
-const CLUSTER_ID = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 // Dot segments, raw or percent-encoded, could climb out of a cluster's base path.
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
@@ -17,16 +17,11 @@ export function parseClusterPath(rawUrl: string): ProxyTarget {
   const rest = rawUrl.slice(PROXY_PREFIX.length);
   const end = rest.search(/[/?]/);
   const clusterId = end === -1 ? rest : rest.slice(0, end);
-  if (!CLUSTER_ID.test(clusterId)) throw badRequest('invalid cluster id in path');
+  if (!isDnsLabel(clusterId)) throw badRequest('invalid cluster id in path');
   let path = end === -1 ? '/' : rest.slice(end);
   if (path.startsWith('?')) path = `/${path}`;
   const q = path.indexOf('?');
   const pathname = q === -1 ? path : path.slice(0, q);
   if (DOT_SEGMENT.test(pathname) || /%2f|%5c|\\/i.test(pathname)) throw badRequest('invalid path: dot segments and encoded slashes are refused');
   return { clusterId, path };
-}
-
-/** True for DNS-1123 labels, the only cluster ids there are (SPEC §4.2). */
-export function isClusterId(id: string): boolean {
-  return CLUSTER_ID.test(id);
 }

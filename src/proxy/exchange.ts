@@ -3,28 +3,19 @@
  * Stages fill it in; when the response closes it becomes one audit line (two for long-running
  * requests) and a few metric samples.
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { UserIdentity } from '../auth/identity.js';
+import type { IncomingMessage } from 'node:http';
+import type { Identity } from '../auth/identity.js';
 import type { GatewayError } from '../errors.js';
+import { requestIdFor } from '../http/request-id.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { AuditLog, AuditRecord } from '../observability/audit-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { requestInfo, type RequestInfo } from '../observability/request-info.js';
+import type { RequestInfo } from './request-info.js';
 
 export interface Observers {
   audit: AuditLog;
   metrics: GatewayMetrics;
   trust: ProxyTrust;
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** A client's `X-Request-Id` when it came through a trusted proxy and looks sane; else a new one. */
-export function requestIdFor(req: IncomingMessage, trust: ProxyTrust): string {
-  const given = req.headers['x-request-id'];
-  if (typeof given === 'string' && REQUEST_ID.test(given) && trust.trustsForwarded(req)) return given;
-  return randomUUID();
 }
 
 export class ProxyExchange {
@@ -33,7 +24,7 @@ export class ProxyExchange {
   readonly clientAddress: string;
   readonly started = performance.now();
   clusterId: string | undefined;
-  identity: UserIdentity | undefined;
+  identity: Identity | undefined;
   info: RequestInfo | undefined;
   status = 0;
   reason: string | undefined;
@@ -52,15 +43,13 @@ export class ProxyExchange {
     this.clientAddress = observers.trust.clientAddress(req);
   }
 
-  /** The request passed every stage and goes upstream now. */
-  dispatched(clusterId: string, path: string, identity: UserIdentity): void {
-    this.clusterId = clusterId;
-    this.identity = identity;
+  /** The request passed every stage and goes upstream now; long-running ones get a start line. */
+  dispatched(info: RequestInfo, longRunning: boolean): void {
+    this.info = info;
     this.dispatchedToCluster = true;
-    this.info = requestInfo(this.req.method ?? 'GET', path);
     this.sentAt = performance.now();
     this.observers.metrics.proxyOverhead.observe((this.sentAt - this.started) / 1000);
-    if (this.info.longRunning || this.upgrade) {
+    if (longRunning) {
       this.streamType = this.upgrade ? 'tunnel' : 'stream';
       this.observers.metrics.activeStreams.inc({ type: this.streamType });
       this.observers.audit.write(this.record('start'));
@@ -90,15 +79,16 @@ export class ProxyExchange {
 
   private record(stage: AuditRecord['stage']): AuditRecord {
     const id = this.identity;
+    const user = id?.kind === 'user' ? id : undefined;
     const info = this.info;
     return {
       time: new Date().toISOString(),
       stage,
       requestId: this.requestId,
       kind: 'proxy',
-      user: id?.username,
-      uid: id?.userId,
-      groups: id?.groups,
+      user: user ? user.username : id?.kind === 'agent' ? `agent:${id.clusterId}` : undefined,
+      uid: user?.userId,
+      groups: user?.groups,
       tokenId: id?.token.id,
       cluster: this.clusterId,
       method: this.req.method ?? '',
@@ -115,9 +105,4 @@ export class ProxyExchange {
       userAgent: this.req.headers['user-agent'],
     };
   }
-}
-
-/** Sets the request id on a plain response before anything is written. */
-export function exposeRequestId(res: ServerResponse, id: string): void {
-  if (!res.headersSent) res.setHeader('X-Request-Id', id);
 }

@@ -1,58 +1,18 @@
 /**
- * Stage 5: send the request to the cluster and stream the answer back.
+ * Last step: send the request to the cluster and stream the answer back.
  *
  * Our own small forwarder rather than http-proxy: the outgoing header lines must be exactly the
  * stripped-and-impersonated raw list (http-proxy rebuilds them from the joined `req.headers`),
  * the path must pass through byte for byte (its urlJoin normalises), and watch headers must be
  * flushed before the first event. Ordinary requests go through undici (per-cluster pool), the
- * fastest upstream client measured here (see MEASUREMENTS.md); upgrades use node:https (tunnel.ts).
+ * fastest upstream client measured here (docs/BENCHMARKS.md); long-running ones through the
+ * route's stream dispatcher (upstream/stream-dispatcher.ts); upgrades through tunnel.ts.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { unavailable, type GatewayError } from '../errors.js';
-import type { ClusterRoute } from './cluster-directory.js';
+import { forwardableResponseHeaders } from '../upstream/hop-by-hop.js';
+import { unreachable, type UpstreamTarget } from '../upstream/target.js';
 import type { ProxyExchange } from './exchange.js';
-
-/** Where a prepared request goes. */
-export interface UpstreamTarget {
-  route: ClusterRoute;
-  /** The kube path and query, as received. */
-  path: string;
-  /** Raw outgoing header pairs, stripped and impersonated. */
-  headers: string[];
-}
-
-// Hop-by-hop response headers: Node frames the response to our client itself.
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'trailer', 'upgrade']);
-
-/** The upstream's response headers, minus hop-by-hop lines, as raw pairs. */
-export function responseHeaders(raw: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!DROP_RESPONSE.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
-}
-
-/** Opens an upstream request with node:http(s) (upgrades; not yet sent). */
-export function upstreamRequest(method: string | undefined, target: UpstreamTarget): ClientRequest {
-  const { route } = target;
-  return (route.protocol === 'https:' ? httpsRequest : httpRequest)({
-    agent: route.agent,
-    hostname: route.hostname,
-    port: route.port,
-    method,
-    path: route.basePath + target.path,
-    headers: target.headers as unknown as Record<string, string>,
-    setHost: false,
-  });
-}
-
-/** The 503 for a cluster that cannot be reached (refused, reset, TLS failure). */
-export function unreachable(route: ClusterRoute, err: NodeJS.ErrnoException): GatewayError {
-  return unavailable(`cluster "${route.id}" is unreachable (${err.code ?? 'connection failed'})`, err);
-}
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -90,12 +50,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     this.resumeUpstream = resume;
     this.exchange.answered(statusCode);
-    const out: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      // latin1 both ways: header bytes reach the client exactly as the cluster sent them.
-      const name = raw[i]!.toString('latin1');
-      if (!DROP_RESPONSE.has(name.toLowerCase())) out.push(name, raw[i + 1]!.toString('latin1'));
-    }
+    const out = forwardableResponseHeaders(raw);
     out.push('X-Request-Id', this.exchange.requestId);
     this.res.writeHead(statusCode, out as unknown as Record<string, string>);
     // Other answers send headers with their first chunk: one TLS record fewer per request.
@@ -126,8 +81,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
  */
 export async function forward(call: { req: IncomingMessage; res: ServerResponse; target: UpstreamTarget; exchange: ProxyExchange }): Promise<void> {
   const { req, res, target, exchange } = call;
-  const longRunning = exchange.info?.longRunning === true;
-  // Long-running requests share HTTP/2 connections when the cluster offers h2 (cluster-directory.ts).
+  const { longRunning } = target;
+  // Long-running requests share HTTP/2 connections when the cluster offers h2 (stream-dispatcher.ts).
   const dispatcher: Dispatcher = longRunning ? target.route.streams : target.route.pool;
   try {
     await new Promise<void>((resolve, reject) => {

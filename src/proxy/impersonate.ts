@@ -1,12 +1,11 @@
 /**
- * Stage 4: speak for the user. Adds the gateway's credential for the cluster and the identity
- * headers of SPEC §5. Runs only after `stripClientIdentity`.
+ * Stage: speak for the user. Adds the gateway's credential for the cluster and the user a cluster
+ * sees (`kubeUserOf`, the same the webhook returns) as `Impersonate-*` headers. Runs only after
+ * `stripClientIdentity`.
  */
-import { AUTHENTICATED_GROUP, type UserIdentity } from '../auth/identity.js';
-import type { ClusterRoute } from './cluster-directory.js';
-
-// client-go percent-encodes extra keys in header names; kube-apiserver decodes them.
-const TOKEN_ID_EXTRA_HEADER = 'Impersonate-Extra-kubegate.io%2Ftoken-id';
+import type { UserIdentity } from '../auth/identity.js';
+import { kubeUserOf } from '../auth/kube-user.js';
+import type { ClusterRoute } from '../upstream/cluster-directory.js';
 
 // Identities come from the verdict cache, so one identity object serves many requests.
 const memo = new WeakMap<UserIdentity, readonly string[]>();
@@ -15,9 +14,11 @@ const memo = new WeakMap<UserIdentity, readonly string[]>();
 export function impersonationHeaders(identity: UserIdentity): readonly string[] {
   let headers = memo.get(identity);
   if (!headers) {
-    const lines = ['Impersonate-User', identity.username, 'Impersonate-Uid', identity.userId];
-    for (const g of identity.groups) if (g !== AUTHENTICATED_GROUP) lines.push('Impersonate-Group', g);
-    lines.push('Impersonate-Group', AUTHENTICATED_GROUP, TOKEN_ID_EXTRA_HEADER, identity.token.id);
+    const user = kubeUserOf(identity);
+    const lines = ['Impersonate-User', user.username, 'Impersonate-Uid', user.uid];
+    for (const g of user.groups) lines.push('Impersonate-Group', g);
+    // client-go percent-encodes extra keys in header names; kube-apiserver decodes them.
+    for (const [key, values] of Object.entries(user.extra)) for (const v of values) lines.push(`Impersonate-Extra-${encodeURIComponent(key)}`, v);
     headers = lines;
     memo.set(identity, headers);
   }
@@ -25,7 +26,7 @@ export function impersonationHeaders(identity: UserIdentity): readonly string[] 
 }
 
 /** Appends the cluster credential and the user's impersonation headers to stripped headers. */
-export function impersonate(headers: string[], identity: UserIdentity, route: ClusterRoute): string[] {
+export function impersonate(headers: string[], identity: UserIdentity, route: Pick<ClusterRoute, 'host' | 'credentialHeader'>): string[] {
   headers.push('Host', route.host, ...route.credentialHeader, ...impersonationHeaders(identity));
   return headers;
 }

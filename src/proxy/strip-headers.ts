@@ -1,29 +1,13 @@
 /**
- * Stage 3: remove everything the client sent that could speak for an identity, before the
+ * Stage: remove everything the client sent that could speak for an identity, before the
  * gateway adds its own (CVE-2021-31999: strip first, then impersonate; never the other way).
  *
  * Works on `rawHeaders`, so letter case and repeated lines cannot hide a header.
  */
 import type { IncomingMessage } from 'node:http';
 import { forbidden } from '../errors.js';
-import { BEARER_PROTOCOL_PREFIX } from './authenticate.js';
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus `Host`, which the forwarder sets for the upstream. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-  // Node's server already answered `Expect: 100-continue`; the upstream client must not see it.
-  'expect',
-]);
+import { BEARER_PROTOCOL_PREFIX } from '../http/bearer.js';
+import { isHopRequestHeader } from '../upstream/hop-by-hop.js';
 
 export interface StripOptions {
   /** Keep `X-Forwarded-*` (the peer is a trusted proxy). */
@@ -62,7 +46,7 @@ export function stripClientIdentity(req: IncomingMessage, options: StripOptions)
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || isIdentityHeader(lower, options.trustForwarded)) continue;
+    if (isHopRequestHeader(lower) || listed.has(lower) || isIdentityHeader(lower, options.trustForwarded)) continue;
     if (lower === 'sec-websocket-protocol') {
       // The bearer subprotocol carried the client's token; the cluster must not see it.
       const kept = raw[i + 1]!.split(',').map((p) => p.trim()).filter((p) => p && !p.startsWith(BEARER_PROTOCOL_PREFIX));

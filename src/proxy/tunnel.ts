@@ -6,8 +6,10 @@
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { forwardableResponseHeaders } from '../upstream/hop-by-hop.js';
+import { unreachable, type UpstreamTarget } from '../upstream/target.js';
+import { upgradeRequest } from '../upstream/upgrade-request.js';
 import type { ProxyExchange } from './exchange.js';
-import { responseHeaders, unreachable, upstreamRequest, type UpstreamTarget } from './forward.js';
 
 function headerBlock(statusCode: number, statusMessage: string | undefined, raw: readonly string[]): string {
   let out = `HTTP/1.1 ${statusCode} ${statusMessage || STATUS_CODES[statusCode] || ''}\r\n`;
@@ -42,7 +44,7 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
   const { req, socket: client, head, target, exchange } = call;
   return new Promise((resolve, reject) => {
     let answered = false;
-    const upstream = upstreamRequest(req.method, target);
+    const upstream = upgradeRequest(req.method, target);
     client.on('error', () => upstream.destroy());
     client.on('close', () => {
       upstream.destroy();
@@ -64,7 +66,7 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
       // Refused upgrade: relay status, headers and body, then close.
       answered = true;
       exchange.answered(answer.statusCode ?? 502);
-      client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...responseHeaders(answer.rawHeaders), 'Connection', 'close']));
+      client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'Connection', 'close']));
       answer.pipe(client);
       answer.on('error', () => client.destroy());
       answer.on('end', () => resolve());

@@ -7,7 +7,6 @@
  */
 
 export type TokenKind = 'session' | 'api' | 'kubeconfig' | 'agent';
-export const TOKEN_KINDS: readonly TokenKind[] = ['session', 'api', 'kubeconfig', 'agent'];
 
 export type MemberRole = 'owner' | 'member';
 

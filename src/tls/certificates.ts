@@ -126,6 +126,10 @@ export async function ensureServingMaterial(options: {
 }): Promise<ServingMaterial> {
   if (options.tlsCert && options.tlsKey) {
     const [certPem, keyPem] = await Promise.all([readFile(options.tlsCert, 'utf8'), readFile(options.tlsKey, 'utf8')]);
+    // Both must parse (ERR_OSSL_* codes otherwise), and belong together, before the server uses them.
+    if (!new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem))) {
+      throw Object.assign(new Error('the key does not belong to the certificate (key values mismatch)'), { code: 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' });
+    }
     return { certPem, keyPem, caPem: undefined, generated: false };
   }
   const dir = options.certsDir;

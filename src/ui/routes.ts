@@ -10,8 +10,7 @@ import type { ApiContext } from '../api/context.js';
 import { parseBody } from '../api/validate.js';
 import { GatewayError } from '../errors.js';
 import { readSettings } from '../settings.js';
-import { checkPassword } from '../api/login.js';
-import { clearedSessionCookies, refuseCrossSite, sessionCookies } from './session-cookie.js';
+import { clearedSessionCookies, refuseCrossSite, sessionCookies } from '../http/session-cookie.js';
 import { loadStaticFiles, STATIC_DIR } from './static-files.js';
 
 /** The policy of every UI response: no inline script or style, nothing from elsewhere, no framing. */
@@ -48,7 +47,7 @@ export function uiRoutes(ctx: ApiContext): Router {
   r.post('/ui/login', requireJson, express.json({ limit: '8kb', strict: true }), async (req, res) => {
     // Login CSRF: another site must not log the victim into the attacker's account.
     refuseCrossSite(req);
-    const user = await checkPassword(ctx, req, parseBody(req, LoginSchema));
+    const user = await ctx.login.login(parseBody(req, LoginSchema), ctx.trust.clientAddress(req));
     const issued = await ctx.tokens.issue({ kind: 'session', userId: user.id, clusterId: null, description: 'web UI login' });
     // The cookie lives as long as the token (the issuer's TTL: session-ttl-minutes, capped).
     const settings = await readSettings(ctx.store);

@@ -1,18 +1,23 @@
 /**
- * The webhook's token source: its in-memory copy of one cluster's token hashes and their users,
- * built from sync pages or the state file. A review is one map lookup plus one hash, checked with
- * the same `parseToken` / `secretMatches` the gateway uses, so both doors agree on every token.
+ * The webhook's `TokenSource`: its in-memory copy of one cluster's token hashes and their users,
+ * built from sync pages or the state file. A review is one map lookup, one hash and `decide()`,
+ * the decision the gateway makes, so both doors agree on every token.
  */
-import { parseToken, secretMatches } from '../auth/tokens.js';
+import type { AuthResult } from '../auth/identity.js';
+import type { MemberRole } from '../store/store.js';
+import { verifyToken, type SubjectUser, type TokenSource, type TokenSubject } from '../auth/token-decision.js';
 import type { AuthnSync, SyncedToken, SyncedUser } from '../sync/protocol.js';
-import { reviewUser, type ReviewResult } from './token-review.js';
+import { reviewResult, type ReviewResult } from './token-review.js';
 
 interface TokenEntry {
+  subject: Omit<TokenSubject, 'user'>;
   userId: string;
-  secretHash: string;
-  /** Epoch ms, or null for no expiry. */
-  expiresAt: number | null;
   synced: SyncedToken;
+}
+
+interface UserEntry {
+  subject: SubjectUser;
+  synced: SyncedUser;
 }
 
 /** Where the copy stands in the gateway's change log. */
@@ -27,14 +32,20 @@ export interface CopySnapshot extends SyncCursor {
   users: SyncedUser[];
 }
 
-const INVALID: ReviewResult = { authenticated: false, error: 'invalid token' };
-
-export class AuthnCopy {
+export class AuthnCopy implements TokenSource {
   private tokens = new Map<string, TokenEntry>();
-  private users = new Map<string, SyncedUser>();
+  private users = new Map<string, UserEntry>();
   private current: SyncCursor | undefined;
+  /** The membership a synced `member: true` stands for. */
+  private readonly memberOf: ReadonlyMap<string, MemberRole>;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(
+    /** The cluster this copy serves: every token in it is scoped here. */
+    readonly clusterId: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.memberOf = new Map([[clusterId, 'member']]);
+  }
 
   /** Undefined until a full copy has been loaded. */
   get cursor(): SyncCursor | undefined {
@@ -49,18 +60,20 @@ export class AuthnCopy {
     return { tokens: this.tokens.size, users: this.users.size };
   }
 
-  /** Decides a bearer token (SPEC §8): ours, scoped here, unexpired, user enabled and a member. */
+  find(tokenId: string): TokenSubject | undefined {
+    const entry = this.tokens.get(tokenId);
+    if (!entry) return undefined;
+    return { token: entry.subject.token, user: this.users.get(entry.userId)?.subject ?? null };
+  }
+
+  /** Decides a bearer token for this cluster (docs/reference/webhook.md). */
+  decide(token: string): AuthResult {
+    return verifyToken(token, this, this.clock, this.clusterId) as AuthResult;
+  }
+
+  /** The decision as a TokenReview status carries it. */
   review(token: string): ReviewResult {
-    const parsed = parseToken(token);
-    if (!parsed) return { authenticated: false, error: 'not a kubegate token' };
-    const entry = this.tokens.get(parsed.id);
-    if (!entry || !secretMatches(parsed.id, parsed.secret, entry.secretHash)) return INVALID;
-    if (entry.expiresAt !== null && entry.expiresAt <= this.clock()) return { authenticated: false, error: 'token has expired' };
-    const user = this.users.get(entry.userId);
-    if (!user) return INVALID;
-    if (!user.enabled) return { authenticated: false, error: 'user is disabled' };
-    if (!user.member) return { authenticated: false, error: 'user is not a member of this cluster' };
-    return { authenticated: true, user: reviewUser(user, parsed.id) };
+    return reviewResult(this.decide(token));
   }
 
   /** Applies a sync page; returns true when the copy changed (and should be saved). */
@@ -69,8 +82,8 @@ export class AuthnCopy {
       this.tokens = new Map();
       this.users = new Map();
     }
-    for (const u of page.users) this.users.set(u.id, u);
-    for (const t of page.tokens) this.tokens.set(t.id, entryOf(t));
+    for (const u of page.users) this.users.set(u.id, this.userEntry(u));
+    for (const t of page.tokens) this.tokens.set(t.id, this.tokenEntry(t));
     for (const id of page.deletedTokens) this.tokens.delete(id);
     const changed = page.full || page.tokens.length > 0 || page.users.length > 0 || page.deletedTokens.length > 0;
     if (changed) this.dropUsersWithoutTokens();
@@ -88,8 +101,19 @@ export class AuthnCopy {
     return {
       ...this.current,
       tokens: [...this.tokens.values()].map((e) => e.synced),
-      users: [...this.users.values()],
+      users: [...this.users.values()].map((e) => e.synced),
     };
+  }
+
+  private tokenEntry(t: SyncedToken): TokenEntry {
+    const expiresAt = t.expiresAt === null ? null : Date.parse(t.expiresAt);
+    return { subject: { token: { id: t.id, kind: t.kind, clusterId: this.clusterId, expiresAt, secretHash: t.secretHash } }, userId: t.userId, synced: t };
+  }
+
+  private userEntry(u: SyncedUser): UserEntry {
+    // Admins are synced as members: the gateway lets them reach every cluster.
+    const subject = { id: u.id, username: u.username, groups: u.groups, admin: false, enabled: u.enabled, clusterRoles: u.member ? this.memberOf : new Map() };
+    return { subject, synced: u };
   }
 
   // The feed never deletes users: a user leaves the copy when their last token does.
@@ -98,8 +122,4 @@ export class AuthnCopy {
     for (const t of this.tokens.values()) owners.add(t.userId);
     for (const id of this.users.keys()) if (!owners.has(id)) this.users.delete(id);
   }
-}
-
-function entryOf(t: SyncedToken): TokenEntry {
-  return { userId: t.userId, secretHash: t.secretHash, expiresAt: t.expiresAt === null ? null : Date.parse(t.expiresAt), synced: t };
 }

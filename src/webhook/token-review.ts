@@ -3,7 +3,9 @@
  * the same `authentication.k8s.io` version, because client-go decodes the answer into the type it
  * asked with (an anchor that answered only v1beta1 broke clusters set to v1).
  */
-import { AUTHENTICATED_GROUP, TOKEN_ID_EXTRA } from '../auth/identity.js';
+import type { AuthResult } from '../auth/identity.js';
+import { kubeUserOf, type KubeUser } from '../auth/kube-user.js';
+import type { TokenFailure } from '../auth/token-decision.js';
 
 export const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'] as const;
 export type TokenReviewVersion = (typeof TOKEN_REVIEW_VERSIONS)[number];
@@ -23,15 +25,28 @@ export interface TokenReviewRequest {
   token: string;
 }
 
-/** The user of SPEC §5, as `status.user` carries it. */
-export interface ReviewUser {
-  username: string;
-  uid: string;
-  groups: string[];
-  extra: Record<string, string[]>;
-}
+/** A review's `status`: the user a cluster sees (the same the gateway impersonates), or why not. */
+export type ReviewResult = { authenticated: true; user: KubeUser } | { authenticated: false; error: string };
 
-export type ReviewResult = { authenticated: true; user: ReviewUser } | { authenticated: false; error: string };
+/** What `status.error` says for each refusal. */
+const REVIEW_ERRORS: Record<TokenFailure, string> = {
+  malformed: 'not a kubegate token',
+  unknown: 'invalid token',
+  'no-owner': 'invalid token',
+  'agent-token': 'invalid token',
+  'wrong-cluster': 'invalid token',
+  expired: 'token has expired',
+  'user-disabled': 'user is disabled',
+  'not-member': 'user is not a member of this cluster',
+};
+
+/** Maps a token's verdict to a review status. */
+export function reviewResult(result: AuthResult): ReviewResult {
+  if (!result.authenticated) return { authenticated: false, error: REVIEW_ERRORS[result.reason] };
+  // Only user tokens of this cluster pass `decide()` with a cluster: an agent never reaches here.
+  if (result.identity.kind !== 'user') return { authenticated: false, error: REVIEW_ERRORS['agent-token'] };
+  return { authenticated: true, user: kubeUserOf(result.identity) };
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -69,14 +84,4 @@ const ANSWER_HEAD = Object.fromEntries(
 export function tokenReviewResponse(apiVersion: TokenReviewVersion, result: ReviewResult): string {
   const status = result.authenticated ? { authenticated: true, user: result.user } : { authenticated: false, error: result.error };
   return `${ANSWER_HEAD[apiVersion]}${JSON.stringify(status)}}`;
-}
-
-/**
- * The identity both doors give (SPEC §5): the user's groups then `kubegate:authenticated` last,
- * as the gateway sends its `Impersonate-Group` lines, and the token id as an extra.
- */
-export function reviewUser(user: { id: string; username: string; groups: readonly string[] }, tokenId: string): ReviewUser {
-  const groups = user.groups.filter((g) => g !== AUTHENTICATED_GROUP);
-  groups.push(AUTHENTICATED_GROUP);
-  return { username: user.username, uid: user.id, groups, extra: { [TOKEN_ID_EXTRA]: [tokenId] } };
 }

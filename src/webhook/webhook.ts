@@ -3,9 +3,9 @@
  * with the gateway down), then the server listens, then the background sync starts.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { listen } from '../http/server.js';
 import { AuthnCopy } from './authn-copy.js';
 import type { WebhookConfig } from './config.js';
 import { FeedClient } from './feed-client.js';
@@ -36,7 +36,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, options: 
   } catch (err) {
     throw new ConfigError(`--state-dir: cannot create ${config.stateDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const copy = new AuthnCopy(options.clock);
+  const copy = new AuthnCopy(config.clusterId, options.clock);
   const saved = readState(config.stateDir, config.clusterId);
   if (saved) {
     copy.restore(saved.snapshot);
@@ -44,15 +44,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, options: 
   }
 
   const server = createWebhookServer(copy, (err) => log.error({ err }, 'review failed'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`--listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${err.code ?? err.message}`)),
-    );
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = await listen(server, config.listen, { settingName: '--listen', secure: false });
 
   const client = new FeedClient({ gateway: config.gateway, clusterId: config.clusterId, agentToken: config.agentToken, gatewayCaPem: config.gatewayCaPem });
   const syncer = new Syncer({

@@ -26,7 +26,7 @@ class Inner implements TokenAuthenticator {
     this.calls++;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failing) throw new StoreUnavailableError(new Error('down'));
-    return this.answers[token] ?? { authenticated: false, message: 'invalid bearer token' };
+    return this.answers[token] ?? { authenticated: false, reason: 'unknown' };
   }
 }
 

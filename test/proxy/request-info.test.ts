@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestInfo } from '../../src/observability/request-info.js';
+import { requestInfo } from '../../src/proxy/request-info.js';
 
 describe('requestInfo (like kube-apiserver RequestInfoFactory)', () => {
   const cases: [string, string, Partial<ReturnType<typeof requestInfo>>][] = [

@@ -5,10 +5,10 @@ import type { IncomingMessage } from 'node:http';
 import { parseClusterPath } from '../../src/proxy/cluster-path.js';
 import { stripClientIdentity } from '../../src/proxy/strip-headers.js';
 import { impersonate, impersonationHeaders } from '../../src/proxy/impersonate.js';
-import { bearerToken } from '../../src/proxy/authenticate.js';
+import { bearerToken } from '../../src/http/bearer.js';
 import { GatewayError } from '../../src/errors.js';
 import type { UserIdentity } from '../../src/auth/identity.js';
-import type { ClusterRoute } from '../../src/proxy/cluster-directory.js';
+import type { ClusterRoute } from '../../src/upstream/cluster-directory.js';
 
 function req(raw: string[]): IncomingMessage {
   const distinct: Record<string, string[]> = {};

@@ -8,7 +8,7 @@ const NOW = Date.parse('2030-01-01T00:00:00Z');
 
 describe('AuthnCopy', () => {
   it('is not loaded until a full copy arrives', () => {
-    const copy = new AuthnCopy(() => NOW);
+    const copy = new AuthnCopy('prod', () => NOW);
     assert.equal(copy.loaded, false);
     assert.equal(copy.cursor, undefined);
     copy.apply(page({ revision: 7 }));
@@ -18,7 +18,7 @@ describe('AuthnCopy', () => {
 
   it('accepts a synced token with the identity of SPEC §5', () => {
     const { issued, synced } = tokenFor(alice);
-    const copy = new AuthnCopy(() => NOW);
+    const copy = new AuthnCopy('prod', () => NOW);
     copy.apply(page({ tokens: [synced], users: [alice] }));
     assert.deepEqual(copy.review(issued.token), {
       authenticated: true,
@@ -35,7 +35,7 @@ describe('AuthnCopy', () => {
     const ofBob = tokenFor(bob);
     const ofCarol = tokenFor(carol);
     const unknown = tokenFor(alice);
-    const copy = new AuthnCopy(() => NOW);
+    const copy = new AuthnCopy('prod', () => NOW);
     copy.apply(page({ tokens: [good.synced, expired.synced, later.synced, ofBob.synced, ofCarol.synced], users: [alice, bob, carol] }));
     const wrongSecret = `${good.issued.token.slice(0, -4)}AAAA`;
     const cases: Array<[string, string, string]> = [
@@ -54,7 +54,7 @@ describe('AuthnCopy', () => {
   it('applies deltas: upserts, deletions, and drops users without tokens', () => {
     const one = tokenFor(alice);
     const two = tokenFor(alice);
-    const copy = new AuthnCopy(() => NOW);
+    const copy = new AuthnCopy('prod', () => NOW);
     copy.apply(page({ tokens: [one.synced], users: [alice] }));
     assert.equal(copy.apply(page({ full: false, revision: 2 })), false, 'an empty delta changes nothing');
     assert.deepEqual(copy.cursor, { epoch: 'e1', revision: 2 });
@@ -73,11 +73,11 @@ describe('AuthnCopy', () => {
   it('replaces everything on a full page and round-trips through a snapshot', () => {
     const one = tokenFor(alice);
     const two = tokenFor(alice);
-    const copy = new AuthnCopy(() => NOW);
+    const copy = new AuthnCopy('prod', () => NOW);
     copy.apply(page({ tokens: [one.synced], users: [alice] }));
     copy.apply(page({ revision: 9, epoch: 'e2', tokens: [two.synced], users: [alice] }));
     assert.equal(copy.review(one.issued.token).authenticated, false);
-    const restored = new AuthnCopy(() => NOW);
+    const restored = new AuthnCopy('prod', () => NOW);
     restored.restore(copy.snapshot());
     assert.deepEqual(restored.cursor, { epoch: 'e2', revision: 9 });
     assert.equal(restored.review(two.issued.token).authenticated, true);

@@ -22,7 +22,7 @@ function send(port: number, method: string, path: string, body?: string, headers
 const review = (token: string, apiVersion?: string) => JSON.stringify({ ...(apiVersion === undefined ? {} : { apiVersion }), kind: 'TokenReview', spec: { token } });
 
 describe('webhook server', () => {
-  const copy = new AuthnCopy();
+  const copy = new AuthnCopy('prod');
   const server = createWebhookServer(copy, (err) => assert.fail(String(err)));
   const good = tokenFor(alice);
   let port: number;

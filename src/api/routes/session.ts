@@ -1,9 +1,8 @@
-/** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` (SPEC §4.2). */
+/** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` (docs/reference/api.md). */
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
 import { reachableCluster } from '../cluster-access.js';
-import { checkPassword } from '../login.js';
 import { userOf } from '../request-identity.js';
 import { ClusterIdSchema, parseBody, TtlSchema } from '../validate.js';
 import { userView } from './views.js';
@@ -23,7 +22,7 @@ export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): R
 
   r.post('/login', async (req, res) => {
     const body = parseBody(req, LoginSchema);
-    const user = await checkPassword(ctx, req, body);
+    const user = await ctx.login.login(body, ctx.trust.clientAddress(req));
     if (body.clusterId !== undefined) await reachableCluster(ctx.store, user, body.clusterId);
     const issued = await ctx.tokens.issue({
       kind: 'session',

@@ -1,19 +1,17 @@
 /**
- * One long-running request on an HTTP/2 stream (see stream-dispatcher.ts), reporting to undici's
- * handler through the legacy callbacks that `Dispatcher.stream()` uses, so forward() reads the
- * same whichever protocol carried the request.
+ * One HTTP/2 request: a long-running request on a stream of a shared connection (see
+ * stream-dispatcher.ts), reporting to undici's dispatch handler, so forward() reads the same
+ * whichever protocol carried the request.
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
+import { isHopRequestHeader } from './hop-by-hop.js';
 
 type Handler = Dispatcher.DispatchHandler;
 
-// Request headers that HTTP/2 forbids or carries as pseudo-headers (RFC 9113 §8.2.2).
-const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings']);
-
 /** One request on one HTTP/2 stream. */
-export class Http2Exchange {
+export class Http2Request {
   private stream: ClientHttp2Stream | undefined;
   private done = false;
   private started = false;
@@ -109,8 +107,9 @@ function http2Headers(opts: Dispatcher.DispatchOptions, defaultAuthority: string
   for (let i = 0; raw && i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
+    // HTTP/2 carries Host as :authority and forbids connection-specific headers (RFC 9113 §8.2.2).
     if (name === 'host') out[':authority'] = value;
-    if (NOT_IN_HTTP2.has(name)) continue;
+    if (isHopRequestHeader(name)) continue;
     const seen = out[name];
     if (seen === undefined) out[name] = value;
     else if (Array.isArray(seen)) seen.push(value);

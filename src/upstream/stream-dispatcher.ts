@@ -14,10 +14,9 @@
  * per connection, and a new connection opens when all are full.
  */
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { Client, Dispatcher, errors } from 'undici';
-import { Http2Exchange } from './http2-exchange.js';
+import type { Connector } from './connector.js';
+import { Http2Request } from './http2-request.js';
 
 /**
  * Streams per connection at most, fewer if the server's SETTINGS say so. kube-apiserver allows
@@ -28,21 +27,14 @@ export const MAX_STREAMS_PER_CONNECTION = 100;
 const IDLE_CLOSE_MS = 60_000;
 /** After the upstream chose HTTP/1.1, offer HTTP/2 again this much later (it may have been upgraded). */
 const HTTP1_RECHECK_MS = 10 * 60_000;
-const CONNECT_TIMEOUT_MS = 10_000;
+/** The server's SETTINGS must follow the TLS handshake within this. */
+const SETTINGS_TIMEOUT_MS = 10_000;
 /**
  * Connection-level receive window. Node returns connection credit as data arrives, so a paused
  * stream holds back only its own 64 KiB stream window, never the other streams; the larger
  * connection window lets many log follows flow at once.
  */
 const CONNECTION_WINDOW = 8 * 1024 * 1024;
-
-/** The TLS and HTTP/1.1-client settings a route already holds. */
-export interface StreamDispatcherOptions {
-  secureContext?: SecureContext;
-  rejectUnauthorized: boolean;
-  /** Options for the dedicated undici `Client` of the HTTP/1.1 fallback. */
-  http1: Client.Options;
-}
 
 /** One HTTP/2 connection and the streams it carries or has promised. */
 interface Connection {
@@ -63,12 +55,13 @@ export class StreamDispatcher extends Dispatcher {
   /** When the upstream last answered ALPN with HTTP/1.1. */
   private http1Since: number | undefined;
   private readonly dedicated = new Set<Client>();
-  private tlsSession: Buffer | undefined;
   private destroyed = false;
 
   constructor(
     private readonly origin: URL,
-    private readonly options: StreamDispatcherOptions,
+    private readonly connector: Connector,
+    /** Options for the dedicated undici `Client` of the HTTP/1.1 fallback. */
+    private readonly http1: Client.Options,
   ) {
     super();
   }
@@ -79,13 +72,13 @@ export class StreamDispatcher extends Dispatcher {
       return false;
     }
     if (!this.offersHttp2()) return this.viaHttp1(opts, handler);
-    const exchange = new Http2Exchange(opts, handler, `${this.origin.host}`);
+    const request = new Http2Request(opts, handler, this.origin.host);
     this.reserve().then(
       (connection) => {
-        if (!connection) this.viaHttp1(opts, exchange.handlerIfUnstarted());
-        else exchange.start(connection.session, () => this.released(connection));
+        if (!connection) this.viaHttp1(opts, request.handlerIfUnstarted());
+        else request.start(connection.session, () => this.released(connection));
       },
-      (err: Error) => exchange.fail(err),
+      (err: Error) => request.fail(err),
     );
     return true;
   }
@@ -115,7 +108,7 @@ export class StreamDispatcher extends Dispatcher {
   /** Today's HTTP/1.1 behaviour: a connection of its own, destroyed when the request ends. */
   private viaHttp1(opts: Dispatcher.DispatchOptions, handler: Handler | undefined): boolean {
     if (!handler) return false;
-    const client = new Client(this.origin, { ...this.options.http1, pipelining: 0 });
+    const client = new Client(this.origin, { ...this.http1, pipelining: 0 });
     this.dedicated.add(client);
     const done = () => {
       this.dedicated.delete(client);
@@ -168,66 +161,51 @@ export class StreamDispatcher extends Dispatcher {
     }, IDLE_CLOSE_MS).unref();
   }
 
-  /** Opens a TLS connection offering h2 and http/1.1; resolves once the server's SETTINGS arrived. */
-  private open(): Promise<Connection | undefined> {
-    const { hostname, port } = this.origin;
-    const host = hostname.replace(/^\[|\]$/g, '');
+  /** Opens a connection offering h2 and http/1.1; resolves once the server's SETTINGS arrived. */
+  private async open(): Promise<Connection | undefined> {
+    if (this.destroyed) throw new errors.ClientDestroyedError();
+    const { socket, protocol } = await this.connector.open(['h2', 'http/1.1']);
+    if (protocol !== 'h2') {
+      this.http1Since = Date.now();
+      socket.destroy();
+      return undefined;
+    }
     return new Promise((resolve, reject) => {
-      if (this.destroyed) return reject(new errors.ClientDestroyedError());
-      const socket = tlsConnect({
-        host,
-        port: Number(port) || 443,
-        servername: isIP(host) ? undefined : host,
-        secureContext: this.options.secureContext,
-        rejectUnauthorized: this.options.rejectUnauthorized,
-        ALPNProtocols: ['h2', 'http/1.1'],
-        session: this.tlsSession,
-      });
-      socket.setKeepAlive(true, 60_000);
-      socket.on('session', (s: Buffer) => (this.tlsSession = s));
       let settled = false;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         socket.destroy();
         reject(err);
       };
-      socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new errors.ConnectTimeoutError()));
-      socket.once('error', fail);
-      socket.once('secureConnect', () => {
-        if (socket.alpnProtocol !== 'h2') {
-          settled = true;
-          this.http1Since = Date.now();
-          socket.destroy();
-          return resolve(undefined);
+      const timer = setTimeout(() => fail(new errors.ConnectTimeoutError()), SETTINGS_TIMEOUT_MS);
+      const session = http2Connect(this.origin, {
+        createConnection: () => socket,
+        peerMaxConcurrentStreams: MAX_STREAMS_PER_CONNECTION,
+        settings: { enablePush: false },
+      });
+      const c: Connection = { session, streams: 0, limit: MAX_STREAMS_PER_CONNECTION, draining: false };
+      session.on('error', fail); // its streams see the error too
+      session.on('remoteSettings', (s) => {
+        c.limit = Math.min(MAX_STREAMS_PER_CONNECTION, s.maxConcurrentStreams ?? MAX_STREAMS_PER_CONNECTION);
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.setLocalWindowSize(CONNECTION_WINDOW);
+        if (this.destroyed) {
+          session.destroy();
+          return reject(new errors.ClientDestroyedError());
         }
-        const session = http2Connect(this.origin, {
-          createConnection: () => socket,
-          peerMaxConcurrentStreams: MAX_STREAMS_PER_CONNECTION,
-          settings: { enablePush: false },
-        });
-        const c: Connection = { session, streams: 0, limit: MAX_STREAMS_PER_CONNECTION, draining: false };
-        session.on('error', fail); // its streams see the error too
-        session.on('remoteSettings', (s) => {
-          c.limit = Math.min(MAX_STREAMS_PER_CONNECTION, s.maxConcurrentStreams ?? MAX_STREAMS_PER_CONNECTION);
-          if (settled) return;
-          settled = true;
-          socket.setTimeout(0);
-          session.setLocalWindowSize(CONNECTION_WINDOW);
-          if (this.destroyed) {
-            session.destroy();
-            return reject(new errors.ClientDestroyedError());
-          }
-          this.connections.add(c);
-          resolve(c);
-        });
-        session.once('goaway', () => (c.draining = true));
-        session.once('close', () => {
-          c.draining = true;
-          this.connections.delete(c);
-          if (c.idle) clearTimeout(c.idle);
-          fail(new errors.SocketError('closed before the HTTP/2 settings'));
-        });
+        this.connections.add(c);
+        resolve(c);
+      });
+      session.once('goaway', () => (c.draining = true));
+      session.once('close', () => {
+        c.draining = true;
+        this.connections.delete(c);
+        if (c.idle) clearTimeout(c.idle);
+        fail(new errors.SocketError('closed before the HTTP/2 settings'));
       });
     });
   }

@@ -11,7 +11,7 @@ import {
   SESSION_COOKIE,
   sessionCookies,
   sessionTokenFromCookie,
-} from '../../src/ui/session-cookie.js';
+} from '../../src/http/session-cookie.js';
 import { loadStaticFiles, STATIC_DIR } from '../../src/ui/static-files.js';
 
 const TOKEN = 'kgt_t-aaaaaaaaaaaaaaaa.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';

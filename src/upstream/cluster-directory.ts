@@ -1,13 +1,15 @@
 /**
- * Clusters as the proxy needs them, kept in memory: the upstream address, a keep-alive agent that
- * verifies the cluster's CA (and presents the gateway's client certificate when that is the
- * credential), and the gateway's own `Authorization` line. Refreshed when the API changes a cluster.
+ * Clusters as the proxy needs them, kept in memory: where the API server is, how to connect to it
+ * (a `Connector` over the cluster's `Dialer`, verifying its CA and presenting the gateway's client
+ * certificate when that is the credential), the connections kept to it, and the gateway's own
+ * `Authorization` line. Refreshed when the API changes a cluster, here or on another replica.
  */
-import { Agent as HttpsAgent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
+import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { Pool } from 'undici';
 import type { Cluster, Store } from '../store/store.js';
+import { Connector } from './connector.js';
+import { tcpDialer, type Dialer } from './dialer.js';
 import { StreamDispatcher } from './stream-dispatcher.js';
 
 export interface ClusterRoute {
@@ -15,13 +17,12 @@ export interface ClusterRoute {
   /** What the route was built from: a refresh keeps a route (and its connections) whose inputs did not change. */
   fingerprint: string;
   name: string;
-  protocol: 'https:' | 'http:';
-  hostname: string;
-  port: number;
   /** The `Host` header for the upstream. */
   host: string;
   /** The server URL's path without a trailing slash ('' for none): prefixed to every kube path. */
   basePath: string;
+  /** Opens connections to the cluster; upgrades take a fresh one each. */
+  connector: Connector;
   /** Keep-alive pool for ordinary requests (undici: the fastest Node HTTP client here). */
   pool: Pool;
   /**
@@ -29,11 +30,15 @@ export interface ClusterRoute {
    * cluster offers h2, else a dedicated connection each, closed with it.
    */
   streams: StreamDispatcher;
-  /** node:https agent for upgrades, which the tunnel relays as raw sockets. */
-  agent: HttpsAgent | HttpAgent;
   /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
   credentialHeader: readonly string[];
 }
+
+/** Chooses how each cluster is reached (the agent tunnel plugs in here). */
+export type DialerFor = (cluster: Cluster) => Dialer;
+
+/** Options of the undici clients: watches, log follows and slow lists are never cut by the client. */
+const CLIENT_OPTIONS = { headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 };
 
 function pemFromData(data: string | undefined): string | undefined {
   return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
@@ -44,47 +49,38 @@ function fingerprint(c: Cluster): string {
 }
 
 /** Builds the route (and its connection pool) for one cluster record. */
-export function routeFor(cluster: Cluster): ClusterRoute {
+export function routeFor(cluster: Cluster, dialer: Dialer = tcpDialer): ClusterRoute {
   const url = new URL(cluster.server);
   const https = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
   const cred = cluster.credential;
-  const tls =
-    'clientCertData' in cred ? { cert: pemFromData(cred.clientCertData), key: pemFromData(cred.clientKeyData) } : {};
-  const ca = pemFromData(cluster.caData);
-  const verify = { ...tls, ca, rejectUnauthorized: !cluster.insecureSkipTLSVerify };
-  // Parsed once: otherwise every new upstream connection parses the CA and key again.
-  const secureContext = https ? createSecureContext(verify) : undefined;
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const };
-  const agent = https ? new HttpsAgent({ ...agentOptions, ...verify, secureContext }) : new HttpAgent(agentOptions);
-  const clientOptions = {
-    connect: https ? { secureContext, rejectUnauthorized: verify.rejectUnauthorized } : undefined,
-    // Watches, log follows and slow lists must never be cut by the client: no idle timeouts.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-  };
-  const pool = new Pool(url.origin, clientOptions);
-  const streams = new StreamDispatcher(url, { secureContext, rejectUnauthorized: verify.rejectUnauthorized, http1: clientOptions });
+  const tls = https
+    ? {
+        secureContext: createSecureContext({
+          ca: pemFromData(cluster.caData),
+          ...('clientCertData' in cred ? { cert: pemFromData(cred.clientCertData), key: pemFromData(cred.clientKeyData) } : {}),
+        }),
+        servername: isIP(host) ? undefined : host,
+        rejectUnauthorized: !cluster.insecureSkipTLSVerify,
+      }
+    : undefined;
+  const connector = new Connector({ host, port: Number(url.port) || (https ? 443 : 80) }, tls, dialer);
+  const clientOptions = { ...CLIENT_OPTIONS, connect: connector.undiciConnect };
   return {
     id: cluster.id,
     fingerprint: fingerprint(cluster),
     name: cluster.name,
-    protocol: https ? 'https:' : 'http:',
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(url.port) || (https ? 443 : 80),
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
-    pool,
-    streams,
-    agent,
+    connector,
+    pool: new Pool(url.origin, clientOptions),
+    streams: new StreamDispatcher(url, connector, clientOptions),
     credentialHeader: 'token' in cred ? ['Authorization', `Bearer ${cred.token}`] : [],
   };
 }
 
 /** Closes a replaced route's connections (its open streams end; clients reconnect). */
 function release(route: ClusterRoute): void {
-  route.agent.destroy();
   void route.pool.destroy().catch(() => {});
   void route.streams.destroy();
 }
@@ -93,7 +89,10 @@ function release(route: ClusterRoute): void {
 export class ClusterDirectory {
   private routes = new Map<string, ClusterRoute>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly dialerFor: DialerFor = () => tcpDialer,
+  ) {}
 
   /**
    * Loads every cluster (at start-up, and when changes may have been missed): routes whose record
@@ -129,7 +128,7 @@ export class ClusterDirectory {
   private install(cluster: Cluster): void {
     const old = this.routes.get(cluster.id);
     if (old && old.fingerprint === fingerprint(cluster)) return;
-    this.routes.set(cluster.id, routeFor(cluster));
+    this.routes.set(cluster.id, routeFor(cluster, this.dialerFor(cluster)));
     if (old) release(old);
   }
 

@@ -1,7 +1,8 @@
 /**
- * What a Kubernetes request does, derived from its method, path and query the way kube-apiserver's
- * RequestInfoFactory does (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go): for audit
- * lines and metric labels.
+ * Stage: what does this request do? Classified from its method, path and query the way
+ * kube-apiserver's RequestInfoFactory does (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go):
+ * whether it is long-running decides how it goes upstream; verb and resource label audit lines
+ * and metrics.
  */
 export interface RequestInfo {
   verb: string;
