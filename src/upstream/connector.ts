@@ -38,11 +38,12 @@ export class Connector {
     readonly address: UpstreamAddress,
     readonly tls: TlsSettings | undefined,
     private readonly dialer: Dialer,
+    private readonly timeoutMs = CONNECT_TIMEOUT_MS,
   ) {}
 
-  /** Opens a connection offering `alpn` (TLS only); rejects after `CONNECT_TIMEOUT_MS`. */
+  /** Opens a connection offering `alpn` (TLS only); rejects if not open within the timeout. */
   async open(alpn: readonly string[]): Promise<UpstreamConnection> {
-    const deadline = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
+    const deadline = AbortSignal.timeout(this.timeoutMs);
     let raw: Duplex;
     try {
       raw = await this.dialer.dial(this.address, deadline);

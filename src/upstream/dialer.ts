@@ -29,14 +29,23 @@ const KEEP_ALIVE_DELAY_MS = 60_000;
 export const tcpDialer: Dialer = {
   dial(address, signal) {
     return new Promise((resolve, reject) => {
-      // The highWaterMark of Node's fs streams, as undici uses for plain sockets.
-      const options: TcpNetConnectOpts & { highWaterMark: number } = { host: address.host, port: address.port, highWaterMark: 64 * 1024, signal };
+      // The highWaterMark of Node's fs streams, as undici uses for plain sockets. Not the socket's
+      // `signal` option: that would destroy the connection whenever the signal fires, long after.
+      const options: TcpNetConnectOpts & { highWaterMark: number } = { host: address.host, port: address.port, highWaterMark: 64 * 1024 };
       const socket = netConnect(options);
+      const fail = (err: Error): void => {
+        signal.removeEventListener('abort', abort);
+        socket.destroy();
+        reject(err);
+      };
+      const abort = (): void => fail(signal.reason as Error);
+      signal.addEventListener('abort', abort, { once: true });
       socket.setNoDelay(true);
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
-      socket.once('error', reject);
+      socket.once('error', fail);
       socket.once('connect', () => {
-        socket.off('error', reject);
+        signal.removeEventListener('abort', abort);
+        socket.off('error', fail);
         resolve(socket);
       });
     });
