@@ -1,4 +1,4 @@
-/** First start: an empty store gets user `admin` (SPEC §3 `--admin-password`). */
+/** First start: an empty store gets user `admin` (docs/reference/configuration.md `--admin-password`). */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { hashPassword } from './auth/passwords.js';

@@ -1,4 +1,4 @@
-/** Runtime settings (SPEC §7), stored in the store, validated here, defaults applied here. */
+/** Runtime settings (docs/reference/configuration.md), stored in the store, validated here, defaults applied here. */
 import { badRequest } from './errors.js';
 import type { Store } from './store/store.js';
 
@@ -16,6 +16,14 @@ export const SETTING_DEFAULTS: Settings = {
   'kubeconfig-default-token-ttl-minutes': 43_200,
   'auth-token-max-ttl-minutes': 129_600,
   'session-ttl-minutes': 960,
+};
+
+/** What each setting means, for docs/reference/configuration.md. */
+export const SETTING_HELP: Record<SettingName, string> = {
+  'kubeconfig-generate-token': 'true: a downloaded kubeconfig carries a new cluster-scoped token; false: an exec entry running `kubegate token`',
+  'kubeconfig-default-token-ttl-minutes': 'lifetime of the token in a downloaded kubeconfig',
+  'auth-token-max-ttl-minutes': 'caps the lifetime of every token issued (sessions, API tokens, kubeconfig tokens)',
+  'session-ttl-minutes': 'lifetime of a login session (`POST /v1/login`, the web UI)',
 };
 
 export function isSettingName(name: string): name is SettingName {

@@ -105,6 +105,8 @@ export interface GatewayOptions extends StartOptions {
   extraFlags?: string[];
   /** Node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Another checkout (built) whose gateway to run instead of this one's, for before/after runs. */
+  checkout?: string;
 }
 
 /** Calls a gateway with node:https (keep-alive agent), JSON in and out. */
@@ -156,7 +158,7 @@ export async function startGateway(work: Workdir, options: GatewayOptions = {}):
     ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
     ...(options.extraFlags ?? []),
   ];
-  const child = start(process.execPath, [...(options.nodeArgs ?? []), join(ROOT, 'bin/kubegate'), 'serve', ...flags], {
+  const child = start(process.execPath, [...(options.nodeArgs ?? []), join(options.checkout ?? ROOT, 'bin/kubegate'), 'serve', ...flags], {
     ...options,
     env: { KUBEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
   });

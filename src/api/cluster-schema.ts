@@ -1,4 +1,4 @@
-/** Validation of cluster registrations (SPEC §4.2 `POST /v1/clusters`). */
+/** Validation of cluster registrations (docs/reference/api.md `POST /v1/clusters`). */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { ClusterIdSchema } from './validate.js';

@@ -1,5 +1,5 @@
 /**
- * Revocation fan-out across gateway replicas sharing one PostgreSQL (SPEC §7: every replica
+ * Revocation fan-out across gateway replicas sharing one PostgreSQL (docs/reference/tokens.md: every replica
  * within 1 s), with the `RevocationBus` interface of the in-process bus.
  *
  * - `publish` delivers to this replica's subscribers at once (so the API's own replica never
@@ -11,7 +11,7 @@
  *   Either way: reconnect with exponential backoff, LISTEN again, then deliver `{type:'all'}`,
  *   because events sent while we were not listening are lost and cached verdicts may be stale.
  *   Nothing is cleared while disconnected: with the store down, cached verdicts keep serving
- *   until their TTL (SPEC §4.1).
+ *   until their TTL (docs/reference/api.md).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,5 +1,5 @@
 /**
- * Revocation events: what must drop cached verdicts (or cluster routes) at once (SPEC §7). The management API
+ * Revocation events: what must drop cached verdicts (or cluster routes) at once (docs/reference/tokens.md). The management API
  * publishes after each change; every verdict cache subscribes. This in-process bus serves one
  * replica (SQLite); a PostgreSQL LISTEN/NOTIFY bus with the same interface serves many.
  * Payloads carry ids only, never secrets.

@@ -1,4 +1,4 @@
-/** Makes new tokens: TTLs from settings, capped by `auth-token-max-ttl-minutes` (SPEC §7). */
+/** Makes new tokens: TTLs from settings, capped by `auth-token-max-ttl-minutes` (docs/reference/tokens.md). */
 import type { Store, TokenKind } from '../store/store.js';
 import { readSettings } from '../settings.js';
 import { issueToken } from './tokens.js';

@@ -1,5 +1,5 @@
 /**
- * Token format (SPEC §7): `kgt_<id>.<secret>`.
+ * Token format (docs/reference/tokens.md): `kgt_<id>.<secret>`.
  *
  * - `kgt_` is a distinctive prefix so secret scanners can find leaked tokens
  *   (regex: `kgt_t-[a-z2-7]{16}\.[A-Za-z0-9_-]{43}`).

@@ -1,5 +1,5 @@
 /**
- * The three gateway calls the plugin makes (SPEC §4.2): `POST /v1/login`, `GET /v1/me` (is a cached
+ * The three gateway calls the plugin makes (docs/reference/api.md): `POST /v1/login`, `GET /v1/me` (is a cached
  * token still good?) and `POST /v1/logout`. TLS is always verified: against the gateway CA when
  * the kubeconfig carries one, else the system trust store.
  */

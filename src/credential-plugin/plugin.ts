@@ -1,5 +1,5 @@
 /**
- * `kubegate token`, the kubectl credential plugin (SPEC §6): a cached token scoped to the cluster
+ * `kubegate token`, the kubectl credential plugin (docs/reference/kubeconfig.md): a cached token scoped to the cluster
  * when there is a good one, else a login at the gateway.
  *
  * The cached path runs before every kubectl command, so it reads one small file and nothing else;

@@ -1,6 +1,6 @@
 /**
  * The one place errors become responses: Kubernetes `Status` objects on `/k8s/...` (so kubectl
- * prints `error: You must be logged in to the server (Unauthorized)`), and the SPEC §4.2 shape
+ * prints `error: You must be logged in to the server (Unauthorized)`), and the docs/reference/api.md shape
  * `{"error":{code,reason,message}}` everywhere else.
  */
 import type { ServerResponse } from 'node:http';

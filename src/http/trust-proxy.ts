@@ -1,4 +1,4 @@
-/** Whether a peer may speak for the client in `X-Forwarded-*`, and who the client is (SPEC §3 `--trust-proxy`). */
+/** Whether a peer may speak for the client in `X-Forwarded-*`, and who the client is (docs/reference/configuration.md `--trust-proxy`). */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIPv4 } from 'node:net';
 import type { TrustProxy } from '../config/values.js';

@@ -1,5 +1,5 @@
 /**
- * Assembles kubeconfigs (SPEC §6): one cluster's file, or one merged file for many clusters.
+ * Assembles kubeconfigs (docs/reference/kubeconfig.md): one cluster's file, or one merged file for many clusters.
  * Pure functions from records to a `Kubeconfig` object; `toYaml` serializes it with the YAML
  * library (never string templates, so names and tokens are always quoted correctly).
  */

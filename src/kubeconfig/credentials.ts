@@ -1,4 +1,4 @@
-/** The user entry of a kubeconfig: a scoped token, or the `kubegate token` exec plugin (SPEC §6). */
+/** The user entry of a kubeconfig: a scoped token, or the `kubegate token` exec plugin (docs/reference/kubeconfig.md). */
 import { publicBase } from './endpoints.js';
 import type { ExecConfig, GatewayEndpoint, UserCredential } from './types.js';
 

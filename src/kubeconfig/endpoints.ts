@@ -1,4 +1,4 @@
-/** The servers a cluster's kubeconfig names: the gateway path, then its authorized endpoints (SPEC §6). */
+/** The servers a cluster's kubeconfig names: the gateway path, then its authorized endpoints (docs/reference/kubeconfig.md). */
 import { isIP } from 'node:net';
 import type { GatewayEndpoint, KubeconfigCluster } from './types.js';
 

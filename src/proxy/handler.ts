@@ -56,14 +56,14 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
     // 401 (counted against the address): no token, or one that is not valid now.
     {
       name: 'authenticate',
-      run: async (s) => {
-        try {
-          s.setIdentity(await authenticate(s.req, authenticator));
-        } catch (err) {
-          if (err instanceof GatewayError && err.code === 401) badTokens.failed(s.exchange.clientAddress);
-          throw err;
-        }
-      },
+      run: (s) =>
+        authenticate(s.req, authenticator).then(
+          (identity) => s.setIdentity(identity),
+          (err: unknown) => {
+            if (err instanceof GatewayError && err.code === 401) badTokens.failed(s.exchange.clientAddress);
+            throw err;
+          },
+        ),
     },
     // 403: an agent token, a token of another cluster, not a member, or no such cluster.
     { name: 'authorize', run: (s) => s.setAuthorized(authorizeCluster(s.identity, s.clusterId, clusters)) },
@@ -76,12 +76,14 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
   ];
 }
 
-/** Runs the stages in order; stops at the first that throws. */
-export async function runStages(stages: readonly Stage[], scope: ProxyScope): Promise<void> {
-  for (const stage of stages) {
-    const pending = stage.run(scope);
-    // Most stages are synchronous: await only those that are not (a microtask less each).
-    if (pending) await pending;
+/**
+ * Runs the stages in order; stops at the first that throws (or whose promise rejects). Most
+ * stages are synchronous: only a stage that returns a promise makes the rest wait for it.
+ */
+export function runStages(stages: readonly Stage[], scope: ProxyScope, from = 0): void | Promise<void> {
+  for (let i = from; i < stages.length; i++) {
+    const pending = stages[i]!.run(scope);
+    if (pending) return pending.then(() => runStages(stages, scope, i + 1));
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `kubegate render impersonator`: what an operator applies to a cluster so the gateway can reach
  * it with least privilege: a ServiceAccount with a token Secret, allowed to impersonate exactly
- * what the gateway sends (SPEC §5) and nothing else.
+ * what the gateway sends (docs/reference/identity.md) and nothing else.
  */
 import { TOKEN_ID_EXTRA } from '../auth/identity.js';
 import { toYamlStream } from './documents.js';

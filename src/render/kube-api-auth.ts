@@ -1,6 +1,6 @@
 /**
  * `kubegate render kube-api-auth`: Namespace, Secret and the `kube-api-auth` DaemonSet that run
- * the webhook on every Linux control-plane node (SPEC §8), next to the kube-apiserver that calls it
+ * the webhook on every Linux control-plane node (docs/reference/webhook.md), next to the kube-apiserver that calls it
  * on 127.0.0.1:6440.
  */
 import { defaultImage, toYamlStream, type Manifest } from './documents.js';

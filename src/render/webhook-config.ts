@@ -1,6 +1,6 @@
 /**
  * `kubegate render webhook-config`: the kubeconfig-format file kube-apiserver reads with
- * `--authentication-token-webhook-config-file` to ask kube-api-auth about bearer tokens (SPEC §8).
+ * `--authentication-token-webhook-config-file` to ask kube-api-auth about bearer tokens (docs/reference/webhook.md).
  */
 import { toYamlStream } from './documents.js';
 

@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'store revision and change log for the webhook sync feed',
     // Triggers record every change to tokens, users and memberships in the same transaction as
-    // the change itself, cascaded deletes included, so the sync feed (SPEC §8) can be incremental
+    // the change itself, cascaded deletes included, so the sync feed (docs/reference/webhook.md) can be incremental
     // and stays correct when several gateway replicas share one database: nothing lives in a
     // process's memory. Revisions come from one counter row rather than an autoincrement, so in
     // PostgreSQL the row lock orders writers and revisions become visible in commit order (a

@@ -104,7 +104,7 @@ export interface Member {
 }
 
 /**
- * One recorded change, for the webhook sync feed (SPEC §8). The store records a change in the same
+ * One recorded change, for the webhook sync feed (docs/reference/webhook.md). The store records a change in the same
  * transaction as every write to a token, a user (username, groups, admin, enabled) or a membership,
  * cascaded deletes included; last-use writes and password changes are not changes.
  */

@@ -1,5 +1,5 @@
 /**
- * Builds the sync feed pages of one cluster from the store (SPEC §8): a full copy, or the current
+ * Builds the sync feed pages of one cluster from the store (docs/reference/webhook.md): a full copy, or the current
  * state of whatever the change log says changed after a revision.
  *
  * Every page reports the revision read *before* the state it carries, so a change that lands
@@ -10,7 +10,7 @@
 import { principalsOf, type Store, type TokenRecord, type User } from '../store/store.js';
 import { SYNC_API_VERSION, SYNC_KIND, type AuthnSync, type SyncedToken, type SyncedUser } from './protocol.js';
 
-/** The tokens a cluster's webhook may accept: scoped to it, owned by a user (SPEC §7). */
+/** The tokens a cluster's webhook may accept: scoped to it, owned by a user (docs/reference/tokens.md). */
 function isSynced(token: TokenRecord, clusterId: string): token is TokenRecord & { kind: SyncedToken['kind']; userId: string } {
   return token.clusterId === clusterId && token.kind !== 'agent' && token.userId !== null;
 }

@@ -1,5 +1,5 @@
 /**
- * The wire format of `GET /v1/clusters/{id}/authn-sync` (SPEC §8), shared by the gateway that
+ * The wire format of `GET /v1/clusters/{id}/authn-sync` (docs/reference/webhook.md), shared by the gateway that
  * serves it and the webhook that reads it.
  *
  * - No `revision` query parameter: a full copy (`full: true`) and the revision it reflects.

@@ -1,5 +1,5 @@
 /**
- * The gateway's own CA and serving certificate, made once and reused (SPEC §3).
+ * The gateway's own CA and serving certificate, made once and reused (docs/reference/configuration.md).
  * ECDSA P-256 keys: generated in milliseconds, so first start stays fast.
  */
 import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';

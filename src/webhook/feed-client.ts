@@ -93,7 +93,7 @@ export class FeedClient {
   }
 }
 
-/** The message of a SPEC §4.2 error body, shortened; never the body wholesale. */
+/** The message of a docs/reference/api.md error body, shortened; never the body wholesale. */
 function errorMessage(text: string): string {
   try {
     const m = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;

@@ -1,5 +1,5 @@
 /**
- * The webhook's HTTP surface (SPEC §8): `POST /v1/authenticate` (TokenReview) and `GET /healthz`.
+ * The webhook's HTTP surface (docs/reference/webhook.md): `POST /v1/authenticate` (TokenReview) and `GET /healthz`.
  * Plain `node:http` with no framework: a review is read, decided from memory and answered in a
  * few microseconds, and kube-apiserver calls it on every uncached request.
  */

@@ -1,6 +1,6 @@
 /**
  * The webhook's copy on disk (`<state-dir>/authn-state.json`), so a restart serves at once even
- * when the gateway is unreachable (SPEC §8). Written atomically: a temp file in the same
+ * when the gateway is unreachable (docs/reference/webhook.md). Written atomically: a temp file in the same
  * directory, fsync, rename over the old one, fsync the directory; a crash leaves either the old
  * or the new file, never half of one. A file that does not validate stops the webhook: serving
  * a garbled copy could let the wrong people in.

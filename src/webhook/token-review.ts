@@ -1,5 +1,5 @@
 /**
- * TokenReview in and out (SPEC §8): reads a review kube-apiserver POSTs and writes the answer in
+ * TokenReview in and out (docs/reference/webhook.md): reads a review kube-apiserver POSTs and writes the answer in
  * the same `authentication.k8s.io` version, because client-go decodes the answer into the type it
  * asked with (an anchor that answered only v1beta1 broke clusters set to v1).
  */

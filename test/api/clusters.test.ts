@@ -1,4 +1,4 @@
-/** `/v1/clusters` and `/v1/clusters/{id}/members` (SPEC §4.2): registration, reach, membership. */
+/** `/v1/clusters` and `/v1/clusters/{id}/members` (docs/reference/api.md): registration, reach, membership. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCa, signLeaf } from '../../src/tls/certificates.js';

@@ -40,5 +40,5 @@ export async function putSetting(gw: Gw, adminToken: string, name: string, value
   assert.equal(res.status, 200, `put setting ${name}: ${res.status} ${res.text}`);
 }
 
-/** The token shape of SPEC §7 / `auth/tokens.ts`. */
+/** The token shape of docs/reference/tokens.md / `auth/tokens.ts`. */
 export const TOKEN_PATTERN = /^kgt_(t-[a-z2-7]{16})\.[A-Za-z0-9_-]{43}$/;

@@ -1,4 +1,4 @@
-/** Operations (SPEC §4.3): health, readiness, unknown paths, secret-free logs, and a restart on the same data. */
+/** Operations (docs/reference/api.md): health, readiness, unknown paths, secret-free logs, and a restart on the same data. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-/** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` and token revocation (SPEC §4.2, §7). */
+/** `POST /v1/login`, `POST /v1/logout`, `GET /v1/me` and token revocation (docs/reference/api.md, tokens.md). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';

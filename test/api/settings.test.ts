@@ -1,4 +1,4 @@
-/** `GET /v1/settings`, `PUT /v1/settings/{name}` (admin, SPEC §7). */
+/** `GET /v1/settings`, `PUT /v1/settings/{name}` (admin, docs/reference/tokens.md). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -37,7 +37,7 @@ describe('settings API', () => {
 
   const put = (name: string, value: unknown, token = admin) => call(gw, 'PUT', `/v1/settings/${name}`, { token, body: { value } });
 
-  it('lists the four settings of SPEC §7 with their defaults', async () => {
+  it('lists the four settings of docs/reference/tokens.md with their defaults', async () => {
     assert.deepEqual(await settings(), DEFAULTS);
   });
 

@@ -1,4 +1,4 @@
-/** `GET/POST /v1/tokens`, `DELETE /v1/tokens/{id}` (SPEC §4.2, §7). */
+/** `GET/POST /v1/tokens`, `DELETE /v1/tokens/{id}` (docs/reference/api.md, tokens.md). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';

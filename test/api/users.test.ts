@@ -1,4 +1,4 @@
-/** `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin, SPEC §4.2) and body handling. */
+/** `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin, docs/reference/api.md) and body handling. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';

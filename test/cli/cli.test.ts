@@ -1,5 +1,5 @@
 /**
- * The built `kubegate` binary (SPEC §2, §3): help, usage errors (exit 2, one line on stderr), and a
+ * The built `kubegate` binary (docs/reference/commands.md, configuration.md): help, usage errors (exit 2, one line on stderr), and a
  * real `serve` that prints a generated admin password once, serves HTTPS and stops on SIGTERM.
  * `npm test` builds first; run alone, this file builds when `dist/` is missing.
  */
@@ -93,7 +93,7 @@ describe('kubegate CLI (built binary)', () => {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   });
 
-  it('--help exits 0 and lists every command of SPEC §2', async () => {
+  it('--help exits 0 and lists every command of docs/reference/commands.md', async () => {
     for (const args of [['--help'], ['-h'], ['help'], []]) {
       const out = await run(args);
       assert.equal(out.exitCode, 0, `kubegate ${args.join(' ')}: ${out.stderr}`);
@@ -105,7 +105,7 @@ describe('kubegate CLI (built binary)', () => {
     }
   });
 
-  it('serve --help exits 0 and lists the flags of SPEC §3', async () => {
+  it('serve --help exits 0 and lists the flags of docs/reference/configuration.md', async () => {
     const out = await run(['serve', '--help']);
     assert.equal(out.exitCode, 0, out.stderr);
     assert.equal(out.stderr, '');

@@ -1,7 +1,7 @@
 /**
  * Issue 7: @kubernetes/client-node 1.x as a second real client of the gateway, with a generated
  * kubeconfig (TLS verified against the gateway CA in it; never insecure): list, watch, exec over
- * WebSocket. The double's record shows what reached the cluster (SPEC §4.1, §5).
+ * WebSocket. The double's record shows what reached the cluster (docs/reference/api.md, identity.md).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

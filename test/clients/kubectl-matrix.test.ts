@@ -1,6 +1,6 @@
 /**
  * Issue 7, "Real clients beyond kubectl 1.32": every kubectl on this machine runs the everyday flows
- * through the gateway against the kube-apiserver double (SPEC §4.1, §5). One world for all
+ * through the gateway against the kube-apiserver double (docs/reference/api.md, identity.md). One world for all
  * versions; one gateway user per version, so the double's record tells the versions apart.
  * Results are summarised in docs/CLIENTS.md.
  */
@@ -109,7 +109,7 @@ describe('kubectl version matrix through the gateway', () => {
       });
 
       if (binary.minor >= WHOAMI_V1_SINCE) {
-        it('auth whoami -o json shows the identity of SPEC §5', async () => {
+        it('auth whoami -o json shows the identity of docs/reference/identity.md', async () => {
           const r = await kubectl.run(['auth', 'whoami', '-o', 'json']);
           assert.equal(r.code, 0, r.stderr);
           const info = JSON.parse(r.stdout).status.userInfo;

@@ -1,4 +1,4 @@
-/** `loadGatewayConfig` (SPEC §3): defaults, environment, flags, and one clear error per bad value. */
+/** `loadGatewayConfig` (docs/reference/configuration.md): defaults, environment, flags, and one clear error per bad value. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { gatewayHelp, loadGatewayConfig, type GatewayConfig } from '../../src/co
 import { ConfigError } from '../../src/errors.js';
 
 describe('loadGatewayConfig', () => {
-  it('applies the defaults of SPEC §3 with no flags and no environment', () => {
+  it('applies the defaults of docs/reference/configuration.md with no flags and no environment', () => {
     const c = loadGatewayConfig([], {});
     assert.deepEqual(c.listen, { host: '0.0.0.0', port: 8443 });
     assert.equal(c.publicUrl.href, 'https://localhost:8443/');
@@ -128,7 +128,7 @@ describe('loadGatewayConfig', () => {
 });
 
 describe('gatewayHelp', () => {
-  it('lists every flag of SPEC §3 with its environment variable and default', () => {
+  it('lists every flag of docs/reference/configuration.md with its environment variable and default', () => {
     const help = gatewayHelp();
     assert.match(help, /^Usage: kubegate serve/);
     const rows: [string, string, string?][] = [

@@ -8,7 +8,7 @@ import type { StaticTokenUser, UserInfo } from './types.js';
 /** Resolves a token to a user, null when it does not recognise it; throws on an error (webhook down). */
 export type TokenAuthenticator = (token: string) => Promise<UserInfo | null>;
 
-/** The service account the gateway runs as (SPEC §5: what the cluster sees before impersonation). */
+/** The service account the gateway runs as (docs/reference/identity.md: what the cluster sees before impersonation). */
 export const GATEWAY_USER: UserInfo = Object.freeze({
   username: 'system:serviceaccount:kubegate:kubegate-impersonator',
   uid: '',

@@ -1,4 +1,4 @@
-/** `POST /v1/clusters/{id}/kubeconfig` and `GET /v1/kubeconfig` against an in-process gateway (SPEC §6). */
+/** `POST /v1/clusters/{id}/kubeconfig` and `GET /v1/kubeconfig` against an in-process gateway (docs/reference/kubeconfig.md). */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';

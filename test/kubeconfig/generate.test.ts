@@ -1,4 +1,4 @@
-/** Table tests of kubeconfig generation (SPEC §6): pure functions, no server. */
+/** Table tests of kubeconfig generation (docs/reference/kubeconfig.md): pure functions, no server. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * `kubegate token` (SPEC §6) as kubectl runs it: the built binary, a real gateway, a temp config dir.
+ * `kubegate token` (docs/reference/kubeconfig.md) as kubectl runs it: the built binary, a real gateway, a temp config dir.
  * Build first (`npm run build`; `npm test` does).
  */
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/** Everyday kubectl work through the gateway against the kube-apiserver double (SPEC §4.1, §5). */
+/** Everyday kubectl work through the gateway against the kube-apiserver double (docs/reference/api.md, identity.md). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
@@ -65,7 +65,7 @@ describe('kubectl through the gateway', () => {
     assert.equal(r.stdout, 'hello through kubegate\n');
   });
 
-  it('auth whoami shows exactly the identity of SPEC §5', async () => {
+  it('auth whoami shows exactly the identity of docs/reference/identity.md', async () => {
     const r = await kubectl(kubeconfig, ['auth', 'whoami', '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout).status.userInfo;

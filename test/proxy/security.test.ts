@@ -1,5 +1,5 @@
 /**
- * Security properties of the proxy (SPEC §4.1, §7): no client credential or impersonation header
+ * Security properties of the proxy (docs/reference/api.md, tokens.md): no client credential or impersonation header
  * ever reaches a cluster; revoked, expired and disabled identities fail; probing learns nothing.
  */
 import { after, before, describe, it } from 'node:test';

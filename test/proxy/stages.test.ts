@@ -153,7 +153,7 @@ describe('impersonate', () => {
   };
   const route = { host: 'cluster:6443', credentialHeader: ['Authorization', 'Bearer gw'] } as unknown as ClusterRoute;
 
-  it('adds the gateway credential and one Impersonate-Group line per group (SPEC §5)', () => {
+  it('adds the gateway credential and one Impersonate-Group line per group (docs/reference/identity.md)', () => {
     assert.deepEqual(impersonate(['Accept', 'x'], identity, route), [
       'Accept', 'x',
       'Host', 'cluster:6443',

@@ -1,4 +1,4 @@
-/** `kubegate render …`: every document parses, and carries what SPEC §8 and issue 5 ask for. */
+/** `kubegate render …`: every document parses, and carries what docs/reference/webhook.md and issue 5 ask for. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
@@ -99,7 +99,7 @@ describe('render kube-api-auth', () => {
     assert.ok(container.args.includes(`--state-dir=${mount.mountPath}`));
   });
 
-  it('passes the webhook flags of SPEC §8 and the agent token from the Secret', () => {
+  it('passes the webhook flags of docs/reference/webhook.md and the agent token from the Secret', () => {
     assert.equal(container.args[0], 'webhook');
     for (const flag of ['--gateway=https://kubegate.example.com', '--cluster=prod', '--listen=127.0.0.1:6440']) assert.ok(container.args.includes(flag), flag);
     const tokenFlag = container.args.find((a: string) => a.startsWith('--agent-token-file='));

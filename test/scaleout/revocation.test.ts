@@ -1,5 +1,5 @@
 /**
- * Two gateway replicas on one PostgreSQL (SPEC §7): a revocation made through replica A is
+ * Two gateway replicas on one PostgreSQL (docs/reference/tokens.md): a revocation made through replica A is
  * refused by replica B within 1 s even though B had the verdict cached; B survives losing its
  * LISTEN connection (clears its cache, listens again); and two replicas starting together on an
  * empty database create `admin` exactly once.
@@ -21,7 +21,7 @@ import { call, startTestGateway, type TestGateway } from '../support/gateway.js'
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { listPods, pollUntil } from './support.js';
 
-/** SPEC §7: every replica within 1 s. */
+/** docs/reference/tokens.md: every replica within 1 s. */
 const WITHIN_MS = 1_000;
 
 let pg: TestPostgres;
@@ -104,7 +104,7 @@ describe('revocation across two replicas', () => {
     const page = await polling;
     assert.equal(page.status, 200, page.text);
     assert.deepEqual(page.body.tokens.map((t: { id: string }) => t.id), [issued.body.tokenId]);
-    // SPEC §7: connected webhooks within 5 s. Creating a token announces nothing: B finds the new
+    // docs/reference/tokens.md: connected webhooks within 5 s. Creating a token announces nothing: B finds the new
     // revision by polling the shared store while a webhook waits (every second).
     assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms`);
   });

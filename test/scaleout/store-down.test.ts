@@ -1,5 +1,5 @@
 /**
- * SPEC §4.1 with PostgreSQL stopped under a running gateway: cached verdicts keep working until
+ * docs/reference/api.md with PostgreSQL stopped under a running gateway: cached verdicts keep working until
  * they expire, everything else is 503 (never 401), `/readyz` is 503, and recovery needs no restart.
  */
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-/** The gateway's generated CA and serving certificate (SPEC §3 `--tls-cert`, `--certs-dir`). */
+/** The gateway's generated CA and serving certificate (docs/reference/configuration.md `--tls-cert`, `--certs-dir`). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** The webhook's in-memory copy: what it accepts (SPEC §8) and how sync pages change it. */
+/** The webhook's in-memory copy: what it accepts (docs/reference/webhook.md) and how sync pages change it. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthnCopy } from '../../src/webhook/authn-copy.js';
@@ -16,7 +16,7 @@ describe('AuthnCopy', () => {
     assert.deepEqual(copy.cursor, { epoch: 'e1', revision: 7 });
   });
 
-  it('accepts a synced token with the identity of SPEC §5', () => {
+  it('accepts a synced token with the identity of docs/reference/identity.md', () => {
     const { issued, synced } = tokenFor(alice);
     const copy = new AuthnCopy('prod', () => NOW);
     copy.apply(page({ tokens: [synced], users: [alice] }));
@@ -26,7 +26,7 @@ describe('AuthnCopy', () => {
     });
   });
 
-  it('refuses what SPEC §8 refuses', () => {
+  it('refuses what docs/reference/webhook.md refuses', () => {
     const good = tokenFor(alice);
     const expired = tokenFor(alice, { expiresAt: new Date(NOW).toISOString() });
     const later = tokenFor(alice, { expiresAt: new Date(NOW + 1000).toISOString() });

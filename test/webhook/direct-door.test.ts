@@ -1,5 +1,5 @@
 /**
- * End to end, the second door (SPEC §1, §5, §8): the built `kubegate webhook` syncs from a real
+ * End to end, the second door (docs/reference/README.md, identity.md, webhook.md): the built `kubegate webhook` syncs from a real
  * gateway; the kube-apiserver double authenticates bearer tokens through it with the config
  * `kubegate render webhook-config` prints; real kubectl talks straight to the double with the
  * direct context of a kubeconfig the gateway issued. The steps run in order and share state.
@@ -130,7 +130,7 @@ describe('the authorized cluster endpoint (direct door)', { timeout: 180_000 }, 
     assert.match(pods.stdout, /pod\/web-0/);
   });
 
-  it('kubectl auth whoami prints the same identity through the gateway and directly (SPEC §5)', async () => {
+  it('kubectl auth whoami prints the same identity through the gateway and directly (docs/reference/identity.md)', async () => {
     const expected: WhoAmI = {
       username: 'alice',
       uid: aliceId,

@@ -52,7 +52,7 @@ describe('tokenReviewResponse', () => {
     }
   });
 
-  it('carries the user of SPEC §5', () => {
+  it('carries the user of docs/reference/identity.md', () => {
     const user = reviewUser({ id: 'u-1', username: 'alice', groups: ['dev', 'ops'] }, 't-abc');
     const body = JSON.parse(tokenReviewResponse('authentication.k8s.io/v1', { authenticated: true, user }));
     assert.deepEqual(body.status, {

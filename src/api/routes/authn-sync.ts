@@ -1,5 +1,5 @@
 /**
- * `GET /v1/clusters/{id}/authn-sync` (SPEC §4.2, §8): the webhook's sync feed, for that cluster's
+ * `GET /v1/clusters/{id}/authn-sync` (docs/reference/api.md, webhook.md): the webhook's sync feed, for that cluster's
  * agent token only. Protocol in `sync/protocol.ts`; pages are built by `sync/authn-feed.ts`.
  */
 import { Router, type RequestHandler } from 'express';

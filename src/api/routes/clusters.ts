@@ -1,4 +1,4 @@
-/** `GET/POST /v1/clusters`, `GET/PATCH/DELETE /v1/clusters/{id}` (SPEC §4.2). Credentials are never returned. */
+/** `GET/POST /v1/clusters`, `GET/PATCH/DELETE /v1/clusters/{id}` (docs/reference/api.md). Credentials are never returned. */
 import { Router } from 'express';
 import { notFound } from '../../errors.js';
 import type { ClusterPatch } from '../../store/store.js';

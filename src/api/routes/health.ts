@@ -1,4 +1,4 @@
-/** `/healthz` (the process is alive) and `/readyz` (store reachable and not draining), SPEC §4.3. */
+/** `/healthz` (the process is alive) and `/readyz` (store reachable and not draining), docs/reference/api.md. */
 import { Router } from 'express';
 import type { ApiContext } from '../context.js';
 

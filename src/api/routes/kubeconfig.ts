@@ -1,6 +1,6 @@
 /**
  * `POST /v1/clusters/{id}/kubeconfig` (one cluster) and `GET /v1/kubeconfig` (every cluster the
- * caller may reach), SPEC §6. In token mode each cluster gets a new cluster-scoped `kubeconfig`
+ * caller may reach), docs/reference/kubeconfig.md. In token mode each cluster gets a new cluster-scoped `kubeconfig`
  * token; with setting `kubeconfig-generate-token` false, an exec entry running `kubegate token`.
  */
 import { Router, type Response } from 'express';

@@ -1,4 +1,4 @@
-/** Cluster members (SPEC §4.2): admins and the cluster's owners manage them. */
+/** Cluster members (docs/reference/api.md): admins and the cluster's owners manage them. */
 import { Router } from 'express';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../errors.js';

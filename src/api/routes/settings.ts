@@ -1,4 +1,4 @@
-/** `GET /v1/settings`, `PUT /v1/settings/{name}` (admin, SPEC §7). */
+/** `GET /v1/settings`, `PUT /v1/settings/{name}` (admin, docs/reference/tokens.md). */
 import { Router } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';

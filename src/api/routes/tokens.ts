@@ -1,4 +1,4 @@
-/** `GET/POST /v1/tokens`, `DELETE /v1/tokens/{id}` (SPEC §4.2): a user's own tokens; admins see all. */
+/** `GET/POST /v1/tokens`, `DELETE /v1/tokens/{id}` (docs/reference/api.md): a user's own tokens; admins see all. */
 import { Router } from 'express';
 import { z } from 'zod';
 import { forbidden, notFound } from '../../errors.js';

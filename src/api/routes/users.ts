@@ -1,4 +1,4 @@
-/** `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin, SPEC §4.2). */
+/** `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin, docs/reference/api.md). */
 import { Router } from 'express';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';

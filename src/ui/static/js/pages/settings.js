@@ -7,7 +7,7 @@ const MINUTES = [
   ['session-ttl-minutes', 'Session lifetime (minutes)', 'logins, including this web UI'],
 ];
 
-/** Admin: runtime settings (SPEC §7). */
+/** Admin: runtime settings (docs/reference/tokens.md). */
 export async function settingsPage({ main }) {
   document.title = 'Settings · kubegate';
   const error = errorBox();
