@@ -49,10 +49,12 @@ describe('Connector', () => {
   const tls = () => ({ secureContext: createSecureContext({ ca: caPem }), servername: undefined, rejectUnauthorized: true });
 
   it('keeps a connection usable long after the connect deadline', async () => {
-    const connector = new Connector({ host: '127.0.0.1', port: tlsPort }, tls(), tcpDialer, 50);
+    // Long enough for a handshake on a loaded machine, short enough to wait past in a test.
+    const deadlineMs = 1_500;
+    const connector = new Connector({ host: '127.0.0.1', port: tlsPort }, tls(), tcpDialer, deadlineMs);
     const { socket, protocol } = await connector.open(['http/1.1']);
     assert.equal(protocol, 'http/1.1');
-    await wait(200);
+    await wait(deadlineMs + 300);
     assert.equal(await echoOnce(socket, 'still here'), 'still here');
     socket.destroy();
   });
