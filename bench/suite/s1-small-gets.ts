@@ -1,10 +1,12 @@
 /**
  * Scenario 1: small GETs over keep-alive at 1, 16 and 64 connections — the downstream directly,
- * through nginx, and through the gateway with a warm verdict cache (wrk, interleaved rounds);
- * then the latency each adds at a constant half of the gateway's peak rate (open-loop generator).
+ * through nginx, through the Go peer (httputil.ReverseProxy, when Go is installed) and through the
+ * gateway with a warm verdict cache (wrk, interleaved rounds); then the latency each adds at a
+ * constant half of the gateway's peak rate (open-loop generator).
  */
 import { spawnSync } from 'node:child_process';
 import { GATEWAY_LIST_PATH, LIST_PATH, DOWNSTREAM_TOKEN, makeWorkdir, setUpCluster, startDownstream, startGateway, type GatewayProcess } from './fixture.js';
+import { startGoPeer } from './go-peer.js';
 import { startNginx } from './nginx.js';
 import { startTs, stop, waitForLine } from './processes.js';
 import { load } from './tools.js';
@@ -13,8 +15,11 @@ import { fmt, fmtSpread, median, spread, type Spread } from './stats.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 export const CONNECTIONS = [1, 16, 64] as const;
-/** `minimal`: bench/minimal-proxy.ts, the floor for a Node proxy (undici, header work, nothing else). */
-const PATHS = ['direct', 'nginx', 'minimal', 'gateway'] as const;
+/**
+ * `minimal`: bench/minimal-proxy.ts, the floor for a Node proxy (undici, header work, nothing else).
+ * `go`: bench/go-peer, the data path of the Go proxies users would otherwise run (skipped without Go).
+ */
+const PATHS = ['direct', 'nginx', 'go', 'minimal', 'gateway'] as const;
 type PathName = (typeof PATHS)[number];
 /** The paths the issue asks to plot. */
 const PLOTTED = ['direct', 'nginx', 'gateway'] as const;
@@ -85,7 +90,10 @@ export const smallGets: Scenario = {
     let gateway: GatewayProcess | undefined;
     const nginx = await startNginx(work, downstream.port, 1);
     const minimal = startTs('bench/minimal-proxy.ts', ['0', String(downstream.port), work.dir, DOWNSTREAM_TOKEN], { core: 1 });
+    const go = await startGoPeer(work.dir, downstream.port, DOWNSTREAM_TOKEN, { core: 1 });
+    const paths = PATHS.filter((p) => p !== 'go' || !('skipped' in go));
     try {
+      if ('skipped' in go) ctx.log(`  s1: the Go peer is skipped: ${go.skipped}`);
       minimal.stderr!.resume();
       const minimalPort = Number((await waitForLine(minimal, /listening (\d+)/))[1]);
       gateway = await startGateway(work, { core: 1, nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`] : [] });
@@ -95,16 +103,17 @@ export const smallGets: Scenario = {
         direct: { url: `${downstream.url}${LIST_PATH}`, token: DOWNSTREAM_TOKEN, pid: undefined as number | undefined },
         nginx: { url: `${nginx.url}${GATEWAY_LIST_PATH}`, token: alice, pid: worker },
         minimal: { url: `https://127.0.0.1:${minimalPort}${GATEWAY_LIST_PATH}`, token: alice, pid: minimal.pid },
+        go: 'skipped' in go ? { url: '', token: '', pid: undefined } : { url: `https://127.0.0.1:${go.port}${GATEWAY_LIST_PATH}`, token: alice, pid: go.process.pid },
         gateway: { url: `${gateway.url}${GATEWAY_LIST_PATH}`, token: alice, pid: gateway.process.pid },
       };
       // Warm-up: JIT, connection pools, the verdict cache.
-      for (const p of PATHS) runWrk({ url: target[p].url, token: target[p].token, connections: 16, seconds: 1 });
+      for (const p of paths) runWrk({ url: target[p].url, token: target[p].token, connections: 16, seconds: 1 });
 
-      const runs: Record<PathName, Record<number, WrkResult[]>> = { direct: {}, nginx: {}, minimal: {}, gateway: {} };
+      const runs: Record<PathName, Record<number, WrkResult[]>> = { direct: {}, nginx: {}, go: {}, minimal: {}, gateway: {} };
       for (let r = 0; r < rounds; r++) {
         for (const c of CONNECTIONS) {
           // Rotate the order every round so no path always runs right after another.
-          const order = PATHS.map((_, i) => PATHS[(i + r) % PATHS.length]!);
+          const order = paths.map((_, i) => paths[(i + r) % paths.length]!);
           for (const p of order) {
             const result = runWrk({ url: target[p].url, token: target[p].token, connections: c, seconds, measurePid: target[p].pid });
             (runs[p][c] ??= []).push(result);
@@ -118,10 +127,10 @@ export const smallGets: Scenario = {
       // Half the gateway's peak, at 16 connections, open loop.
       const peak = Math.max(...CONNECTIONS.map((c) => rps('gateway', c).median));
       const rate = Math.max(100, Math.round(peak / 2 / 100) * 100);
-      const paced: Record<PathName, Awaited<ReturnType<typeof rateLoad>>[]> = { direct: [], nginx: [], minimal: [], gateway: [] };
+      const paced: Record<PathName, Awaited<ReturnType<typeof rateLoad>>[]> = { direct: [], nginx: [], go: [], minimal: [], gateway: [] };
       const pacedLoad: number[] = [];
       for (let r = 0; r < rateRounds; r++) {
-        for (const p of PATHS) {
+        for (const p of paths) {
           const result = await rateLoad({ url: target[p].url, token: target[p].token, rate, seconds: rateSeconds, connections: 16 });
           paced[p].push(result);
           pacedLoad.push(load()[0]);
@@ -139,6 +148,14 @@ export const smallGets: Scenario = {
         const d = rps('direct', c);
         rows.push({ metric: `req/s, ${c} conn.`, baselineLabel: 'nginx', baseline: fmt(n.median), gateway: fmt(g.median), ratio: times(g.median / n.median), target: '≥ 0.8× nginx', met: g.median / n.median >= 0.8 });
         rows.push({ metric: `req/s, ${c} conn.`, baselineLabel: 'direct', baseline: fmt(d.median), gateway: fmt(g.median), ratio: times(g.median / d.median), target: '≥ 0.6× direct', met: g.median / d.median >= 0.6 });
+      }
+      if (!('skipped' in go)) {
+        for (const c of CONNECTIONS) {
+          const g = rps('gateway', c).median;
+          const o = rps('go', c).median;
+          const target = c === 1 ? 'reported' : '≥ 1.0× the Go peer (aim 1.2×)';
+          rows.push({ metric: `req/s, ${c} conn.`, baselineLabel: 'Go peer', baseline: fmt(o), gateway: fmt(g), ratio: times(g / o), target, met: c === 1 ? null : g / o >= 1 });
+        }
       }
       for (const c of CONNECTIONS) {
         const g = rps('gateway', c).median;
@@ -159,13 +176,13 @@ export const smallGets: Scenario = {
         title: `wrk -t1 -d${seconds}s, ${rounds} interleaved rounds; median (min–max) req/s, median p50/p99; proxy CPU per request`,
         columns: ['conn.', 'path', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req'],
         rows: CONNECTIONS.flatMap((c) =>
-          PATHS.map((p) => [String(c), p, fmtSpread(rps(p, c)), fmt(med(p, c, (x) => x.p50)), fmt(med(p, c, (x) => x.p99)), p === 'direct' ? '—' : fmt(med(p, c, (x) => x.cpuUsPerReq), 3)]),
+          paths.map((p) => [String(c), p, fmtSpread(rps(p, c)), fmt(med(p, c, (x) => x.p50)), fmt(med(p, c, (x) => x.p99)), p === 'direct' ? '—' : fmt(med(p, c, (x) => x.cpuUsPerReq), 3)]),
         ),
       };
       const pacedTable = {
         title: `constant ${fmt(rate)} req/s (half the gateway's peak of ${fmt(peak)}), 16 connections, ${rateSeconds} s × ${rateRounds} rounds; latency from the scheduled send time`,
         columns: ['path', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'added p99 vs direct', 'episodes > 10 ms per round (worst)'],
-        rows: PATHS.map((p) => [
+        rows: paths.map((p) => [
           p,
           fmt(pacedMed(p, 'achievedRate')),
           fmt(pacedMed(p, 'p50')),
@@ -177,7 +194,7 @@ export const smallGets: Scenario = {
       };
       return {
         method: [
-          `The fast downstream (bench/downstream.ts: HTTPS, checks a bearer, answers a 1.4 KB ConfigMapList) pinned to core 0; nginx (${'`worker_processes 1`'}, ${'`proxy_pass`'} over TLS with ${'`keepalive 64`'}, the same header work with ${'`proxy_set_header`'}) and the gateway (${'`bin/kubegate serve`'}, SQLite, audit log to a file) pinned to core 1; wrk unpinned (there is no third core). TLS on both hops everywhere. A fourth path, not a target, shows the floor of a Node proxy: bench/minimal-proxy.ts (core 1), an HTTPS server forwarding through an undici Pool with the same header work and nothing else — no authentication, audit or metrics.`,
+          `The fast downstream (bench/downstream.ts: HTTPS, checks a bearer, answers a 1.4 KB ConfigMapList) pinned to core 0; nginx (${'`worker_processes 1`'}, ${'`proxy_pass`'} over TLS with ${'`keepalive 64`'}, the same header work with ${'`proxy_set_header`'}) and the gateway (${'`bin/kubegate serve`'}, SQLite, audit log to a file) pinned to core 1; wrk unpinned (there is no third core). TLS on both hops everywhere. The Go peer (bench/go-peer: the standard library's httputil.ReverseProxy with the same header work and no token lookup, GOMAXPROCS=1, built with ${'`' + ('skipped' in go ? 'no Go' : go.version) + '`'}) on core 1, as the data path of the Go proxies (Rancher's, kube-oidc-proxy, Pinniped). A last path, not a target, shows the floor of a Node proxy: bench/minimal-proxy.ts (core 1), an HTTPS server forwarding through an undici Pool with the same header work and nothing else — no authentication, audit or metrics.`,
           `Throughput: ${'`wrk -t1 -c{1,16,64} -d' + seconds + 's --latency`'}, ${rounds} rounds, the order of the paths rotated every round; figures are medians with the min–max of the rounds. Proxy CPU per request is the utime+stime of the nginx worker / minimal proxy / gateway process over the run divided by requests.`,
           `Added latency: an open-loop generator (bench/suite/rate-load.ts, Node + undici, 16 keep-alive connections; wrk2 is not packaged) sends at a constant half of the gateway's peak req/s (after ${RATE_WARMUP_SECONDS} s at that rate unmeasured) and measures each request from its scheduled send time, so stalls are not hidden (no coordinated omission). Added p99 = median over rounds of (gateway p99 − direct p99) measured back to back. An episode is a run of requests slower than 10 ms (slow requests due less than 50 ms apart).`,
         ],
@@ -188,6 +205,7 @@ export const smallGets: Scenario = {
           connections: CONNECTIONS,
           rps: Object.fromEntries(PLOTTED.map((p) => [p, CONNECTIONS.map((c) => rps(p, c))])),
           minimalRps: CONNECTIONS.map((c) => rps('minimal', c)),
+          goPeer: 'skipped' in go ? { skipped: go.skipped } : { version: go.version, rps: CONNECTIONS.map((c) => rps('go', c)) },
           runs,
           rate,
           peak,
@@ -202,6 +220,7 @@ export const smallGets: Scenario = {
     } finally {
       await gateway?.stop();
       await stop(minimal);
+      if (!('skipped' in go)) await stop(go.process);
       await nginx.stop();
       await stop(downstream.process);
       work.remove();

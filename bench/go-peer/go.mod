@@ -1,0 +1,3 @@
+module kubegate.bench/go-peer
+
+go 1.23
