@@ -31,7 +31,7 @@ const concurrency = Number(values.concurrency);
 async function seed(store: Store): Promise<string[]> {
   await store.createUser({ id: 'u-bench', username: 'bench', passwordHash: 'x', groups: ['dev', 'ops', 'sre'], admin: false, enabled: true });
   for (const id of ['c-1', 'c-2', 'c-3']) {
-    await store.createCluster({ id, name: id, server: `https://${id}`, insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
+    await store.createCluster({ id, name: id, connection: 'direct', server: `https://${id}`, insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
   }
   await store.putMember({ clusterId: 'c-1', principal: 'user:bench', role: 'owner' });
   await store.putMember({ clusterId: 'c-2', principal: 'group:dev', role: 'member' });

@@ -38,6 +38,9 @@ import type { Store } from './store/store.js';
 import { ensureServingMaterial, type ServingMaterial } from './tls/certificates.js';
 import { uiRoutes } from './ui/routes.js';
 import { ClusterDirectory } from './upstream/cluster-directory.js';
+import { acceptAgent, isAgentConnectPath } from './agents/accept-agent.js';
+import { AgentDirectory } from './agents/agent-directory.js';
+import { LocalAgents } from './agents/local-agents.js';
 
 /** Replicas may start before their database (docker compose): wait this long for it. */
 const DATABASE_WAIT_MS = 60_000;
@@ -103,6 +106,18 @@ async function servingMaterial(config: GatewayConfig): Promise<ServingMaterial> 
   }
 }
 
+/** Ends agent sessions whose cluster is gone or no longer takes agents (after a change here or on a peer). */
+function dropStrayAgents(store: Store, agents: LocalAgents, log: Logger): void {
+  for (const id of agents.clusterIds()) {
+    store.getCluster(id).then(
+      (c) => {
+        if (!c || c.connection !== 'agent') agents.drop((s) => s.clusterId === id);
+      },
+      (err: unknown) => log.warn({ err: (err as Error).message, cluster: id }, 'could not check an agent cluster'),
+    );
+  }
+}
+
 /** Starts a gateway and resolves once it listens. */
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const { store, revocations } = await openStore(config, log);
@@ -118,11 +133,17 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     clock: options.clock,
   });
   metrics.observeVerdictCache(cache);
-  const clusters = new ClusterDirectory(store);
+  const localAgents = new LocalAgents();
+  const agents = new AgentDirectory(localAgents);
+  const clusters = new ClusterDirectory(store, undefined, agents);
   await clusters.loadAll();
+  metrics.observeAgentClusters(() => clusters.agentClusterIds().map((id) => [id, agents.status(id).connected]));
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });
     cache.evict(event);
+    // A rotated agent token disconnects the agents that used it; a deleted cluster, its agents.
+    if (event.type === 'token') localAgents.drop((s) => s.tokenId === event.tokenId);
+    if (event.type === 'cluster' || event.type === 'all') dropStrayAgents(store, localAgents, log);
     // Cluster records live in every replica's memory: follow changes made anywhere.
     const reload = event.type === 'cluster' ? clusters.refresh(event.clusterId) : event.type === 'all' ? clusters.loadAll() : undefined;
     reload?.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload clusters; they reload on the next change'));
@@ -140,6 +161,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     authenticator: cache,
     revocations,
     clusters,
+    agents,
     tokens: new TokenIssuer(store, options.clock),
     lastUsed,
     publicUrl: config.publicUrl,
@@ -168,6 +190,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       proxy,
       app: createApiApp(ctx, [uiRoutes(ctx)]),
       isProxyPath: (url) => url.startsWith(PROXY_PREFIX),
+      tunnels: {
+        matches: isAgentConnectPath,
+        handleUpgrade: (req, socket) => acceptAgent(req, socket, { authenticator: cache, store, agents: localAgents, log, track: (s) => requests.trackTunnel(s) }),
+      },
       onRequest: (_req, res) => {
         requests.track(res);
         // While draining, every answer closes its connection so clients move to another replica.
@@ -189,6 +215,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       closing ??= (async () => {
         draining = true;
         await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
+        localAgents.close();
         clusters.close();
         await lastUsed.close();
         await revocations.close?.();

@@ -16,6 +16,7 @@ import { memberRoutes } from './routes/members.js';
 import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
+import { clusterImportRoutes } from './routes/cluster-import.js';
 
 const BODY_LIMIT = '64kb';
 
@@ -37,6 +38,8 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   const any = requireToken(ctx.authenticator, ctx.lastUsed, 'any');
   const unscoped = requireToken(ctx.authenticator, ctx.lastUsed, 'unscoped');
   v1.use(sessionRoutes(ctx, { any }));
+  // The import URL's secret is its only credential (it works once): before any token check.
+  v1.use(clusterImportRoutes(ctx));
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
   v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);

@@ -53,10 +53,14 @@ const AuthorizedEndpointSchema = z
   })
   .strict();
 
+const NameSchema = z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits and . _ -');
+
+/** A cluster the gateway reaches over the network (the default). */
 export const CreateClusterSchema = z
   .object({
     id: ClusterIdSchema,
-    name: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits and . _ -').optional(),
+    name: NameSchema.optional(),
+    connection: z.literal('direct').optional(),
     server: ServerSchema,
     caData: CaDataSchema.optional(),
     insecureSkipTLSVerify: z.boolean().optional(),
@@ -65,4 +69,20 @@ export const CreateClusterSchema = z
   })
   .strict();
 
-export const PatchClusterSchema = CreateClusterSchema.omit({ id: true }).partial().strict();
+export const PatchClusterSchema = CreateClusterSchema.omit({ id: true, connection: true }).partial().strict();
+
+/**
+ * A cluster reached only through its agent: no server, no credential (the agent brings both, and
+ * they stay in the gateway's memory).
+ */
+export const CreateAgentClusterSchema = z
+  .object({
+    id: ClusterIdSchema,
+    name: NameSchema.optional(),
+    connection: z.literal('agent'),
+    authorizedEndpoint: AuthorizedEndpointSchema.optional(),
+  })
+  .strict();
+
+/** What may change on an agent cluster. */
+export const PatchAgentClusterSchema = CreateAgentClusterSchema.omit({ id: true, connection: true }).partial().strict();

@@ -6,6 +6,7 @@ import type { PasswordLogin } from '../auth/login.js';
 import type { RevocationBus } from '../auth/revocations.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { ClusterDirectory } from '../upstream/cluster-directory.js';
+import type { AgentDirectory } from '../agents/agent-directory.js';
 import type { Store } from '../store/store.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { AuditLog } from '../observability/audit-log.js';
@@ -17,6 +18,8 @@ export interface ApiContext {
   authenticator: TokenAuthenticator;
   revocations: RevocationBus;
   clusters: ClusterDirectory;
+  /** Agents connected to any replica, for agent clusters' status. */
+  agents: Pick<AgentDirectory, 'status'>;
   tokens: TokenIssuer;
   lastUsed: LastUsedRecorder;
   publicUrl: URL;

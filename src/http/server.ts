@@ -31,6 +31,8 @@ export interface Routes {
   app: (req: IncomingMessage, res: ServerResponse) => void;
   /** True for a path the proxy serves. */
   isProxyPath(url: string): boolean;
+  /** Other upgrades: tunnels that agents and peer replicas open (docs/agent-tunnel.md). */
+  tunnels?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex): unknown };
   /** Runs before either sees a request (tracking for shutdown, draining). */
   onRequest(req: IncomingMessage, res: ServerResponse): void;
 }
@@ -56,7 +58,12 @@ export function createGatewayServer(options: ServerOptions, routes: Routes): Ser
     : createHttpServer(serverOptions, onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (routes.isProxyPath(req.url!)) void routes.proxy.handleUpgrade(req, socket, head);
-    else writeStatusToSocket(socket, notFound('upgrades are served under /k8s/clusters/ only'));
+    else if (routes.tunnels?.matches(req.url!)) {
+      socket.on('error', () => socket.destroy());
+      // A tunnel's first bytes come from our side (the HTTP/2 preface after the 101): nothing may be in `head`.
+      if (head.length > 0) writeStatusToSocket(socket, badRequest('nothing may follow a tunnel request before its answer'));
+      else void routes.tunnels.handleUpgrade(req, socket);
+    } else writeStatusToSocket(socket, notFound('upgrades are served under /k8s/clusters/ only'));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();

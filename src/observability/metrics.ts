@@ -34,6 +34,20 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'kubegate_process_' });
   }
 
+  /** Reports, at scrape time, whether each agent cluster has an agent connected (to any replica). */
+  observeAgentClusters(connected: () => Iterable<[clusterId: string, up: boolean]>): void {
+    new Gauge({
+      name: 'kubegate_cluster_agent_connected',
+      help: 'Whether an agent cluster has an agent connected to any replica (1) or not (0)',
+      labelNames: ['cluster'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [cluster, up] of connected()) this.set({ cluster }, up ? 1 : 0);
+      },
+    });
+  }
+
   /** Reports a verdict cache's counters and size, read at scrape time. */
   observeVerdictCache(cache: { readonly stats: { hits: number; misses: number; evictions: number }; size(): number }): void {
     const reg = this.registry;

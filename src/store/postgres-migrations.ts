@@ -164,6 +164,32 @@ export const MIGRATIONS: readonly Migration[] = [
         execute function kubegate_members_change();
     `,
   },
+  {
+    version: 6,
+    name: 'agent clusters: connection kind, one-use import, replica registry, shared secrets',
+    sql: `
+      alter table clusters add column connection text not null default 'direct';
+
+      create table cluster_imports (
+        cluster_id   text not null constraint cluster_imports_pkey primary key
+                     constraint cluster_imports_cluster_id_fkey references clusters (id) on delete cascade,
+        secret_hash  text not null,
+        sealed_token text not null,
+        expires_at   bigint not null
+      );
+
+      create table gateway_replicas (
+        id           text not null constraint gateway_replicas_pkey primary key,
+        peer_url     text not null,
+        heartbeat_at bigint not null
+      );
+
+      create table gateway_secrets (
+        name  text not null constraint gateway_secrets_pkey primary key,
+        value text not null
+      );
+    `,
+  },
 ];
 
 /**

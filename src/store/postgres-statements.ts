@@ -59,7 +59,7 @@ export const SQL = {
   ),
   deleteExpiredTokens: statement('delete_expired_tokens', 'delete from tokens where expires_at is not null and expires_at < $1'),
 
-  insertCluster: statement('insert_cluster', `insert into clusters (${CLUSTER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${CLUSTER_COLUMNS}`),
+  insertCluster: statement('insert_cluster', `insert into clusters (${CLUSTER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning ${CLUSTER_COLUMNS}`),
   getCluster: statement('get_cluster', `select ${CLUSTER_COLUMNS} from clusters where id = $1`),
   listClusters: statement('list_clusters', `select ${CLUSTER_COLUMNS} from clusters order by name collate "C", id collate "C"`),
   // $4 says whether the patch names caData at all: an explicit undefined clears it.
@@ -75,6 +75,35 @@ export const SQL = {
   ),
   // Members and scoped tokens go by ON DELETE CASCADE.
   deleteCluster: statement('delete_cluster', 'delete from clusters where id = $1'),
+
+  setClusterImport: statement(
+    'set_cluster_import',
+    `insert into cluster_imports (cluster_id, secret_hash, sealed_token, expires_at) values ($1, $2, $3, $4)
+     on conflict (cluster_id) do update set secret_hash = excluded.secret_hash, sealed_token = excluded.sealed_token,
+       expires_at = excluded.expires_at`,
+  ),
+  clearClusterImport: statement('clear_cluster_import', 'delete from cluster_imports where cluster_id = $1'),
+  // Of two requests with the same secret, only one gets the row back.
+  takeClusterImport: statement(
+    'take_cluster_import',
+    'delete from cluster_imports where cluster_id = $1 and secret_hash = $2 and expires_at > $3 returning sealed_token',
+  ),
+
+  heartbeatReplica: statement(
+    'heartbeat_replica',
+    `insert into gateway_replicas (id, peer_url, heartbeat_at) values ($1, $2, $3)
+     on conflict (id) do update set peer_url = excluded.peer_url, heartbeat_at = excluded.heartbeat_at`,
+  ),
+  listReplicas: statement('list_replicas', 'select id, peer_url, heartbeat_at from gateway_replicas where heartbeat_at >= $1 order by id collate "C"'),
+  removeReplicas: statement(
+    'remove_replicas',
+    'delete from gateway_replicas where ($1::text is null or id = $1) and ($2::bigint is null or heartbeat_at < $2)',
+  ),
+  ensureSecret: statement(
+    'ensure_secret',
+    `with added as (insert into gateway_secrets (name, value) values ($1, $2) on conflict (name) do nothing returning value)
+     select value from added union all select value from gateway_secrets where name = $1 limit 1`,
+  ),
 
   listMembers: statement(
     'list_members',

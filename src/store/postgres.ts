@@ -16,6 +16,7 @@ import {
   clusterValues,
   toChange,
   toCluster,
+  toReplica,
   toMember,
   toToken,
   toUser,
@@ -23,6 +24,7 @@ import {
   verdictUser,
   type ChangeRow,
   type ClusterRow,
+  type ReplicaRow,
   type MemberRow,
   type TokenRow,
   type UserRow,
@@ -32,11 +34,13 @@ import { SQL, type Statement } from './postgres-statements.js';
 import type {
   Change,
   Cluster,
+  ClusterImport,
   ClusterPatch,
   Member,
   NewCluster,
   NewToken,
   NewUser,
+  ReplicaRecord,
   Store,
   StoreRevision,
   TokenKind,
@@ -248,6 +252,40 @@ export class PostgresStore implements Store {
 
   async deleteCluster(id: string): Promise<boolean> {
     return (await this.changed(SQL.deleteCluster, [id])) > 0;
+  }
+
+  async setClusterImport(clusterId: string, pending: ClusterImport | null): Promise<void> {
+    if (!pending) {
+      await this.run(SQL.clearClusterImport, [clusterId]);
+      return;
+    }
+    await this.write(SQL.setClusterImport, [clusterId, pending.secretHash, pending.sealedToken, pending.expiresAt.getTime()], {
+      cluster_imports_cluster_id_fkey: `cluster "${clusterId}" not found`,
+    });
+  }
+
+  async takeClusterImport(clusterId: string, secretHash: string, now: Date): Promise<string | undefined> {
+    return (await this.one<{ sealed_token: string }>(SQL.takeClusterImport, [clusterId, secretHash, now.getTime()]))?.sealed_token;
+  }
+
+  async heartbeatReplica(replica: ReplicaRecord): Promise<void> {
+    await this.run(SQL.heartbeatReplica, [replica.id, replica.peerUrl, replica.heartbeatAt.getTime()]);
+  }
+
+  async listReplicas(since: Date): Promise<ReplicaRecord[]> {
+    return (await this.run<ReplicaRow>(SQL.listReplicas, [since.getTime()])).rows.map(toReplica);
+  }
+
+  async removeReplicas(filter: { id?: string; before?: Date }): Promise<number> {
+    return this.changed(SQL.removeReplicas, [filter.id ?? null, filter.before?.getTime() ?? null]);
+  }
+
+  async ensureSecret(name: string, candidate: string): Promise<string> {
+    // A replica inserting at the same moment may commit between our insert and select: ask again.
+    for (;;) {
+      const row = await this.one<{ value: string }>(SQL.ensureSecret, [name, candidate]);
+      if (row) return row.value;
+    }
   }
 
   async listMembers(clusterId: string): Promise<Member[]> {

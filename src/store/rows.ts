@@ -3,7 +3,7 @@
  * milliseconds (PostgreSQL `bigint`, parsed to numbers by postgres-connection.ts), lists and
  * objects JSON text, flags booleans (PostgreSQL) or 0/1 (SQLite).
  */
-import type { Change, Cluster, Member, MemberRole, TokenKind, TokenRecord, User, UserWithPassword } from './store.js';
+import type { Change, Cluster, Member, ReplicaRecord, MemberRole, TokenKind, TokenRecord, User, UserWithPassword } from './store.js';
 
 /** A flag column: PostgreSQL `boolean`, SQLite integer 0/1. */
 export type Flag = boolean | number;
@@ -44,6 +44,7 @@ export interface VerdictRow extends TokenRow {
 export interface ClusterRow {
   id: string;
   name: string;
+  connection: string;
   server: string;
   ca_data: string | null;
   insecure_skip_tls_verify: Flag;
@@ -69,7 +70,7 @@ export interface ChangeRow {
 export const USER_COLUMNS = 'id, username, password_hash, groups_json, admin, enabled, created_at, updated_at';
 export const TOKEN_COLUMNS = 'id, kind, user_id, cluster_id, description, secret_hash, created_at, expires_at, last_used_at';
 export const CLUSTER_COLUMNS =
-  'id, name, server, ca_data, insecure_skip_tls_verify, credential_json, authorized_endpoint_json, created_at, updated_at';
+  'id, name, server, ca_data, insecure_skip_tls_verify, credential_json, authorized_endpoint_json, created_at, updated_at, connection';
 
 export function toUser(r: Omit<UserRow, 'password_hash'>): User {
   return {
@@ -127,6 +128,7 @@ export function clusterValues(c: Cluster): unknown[] {
     JSON.stringify(c.authorizedEndpoint),
     c.createdAt.getTime(),
     c.updatedAt.getTime(),
+    c.connection,
   ];
 }
 
@@ -134,6 +136,7 @@ export function toCluster(r: ClusterRow): Cluster {
   const cluster: Cluster = {
     id: r.id,
     name: r.name,
+    connection: r.connection === 'agent' ? 'agent' : 'direct',
     server: r.server,
     insecureSkipTLSVerify: r.insecure_skip_tls_verify === true || r.insecure_skip_tls_verify === 1,
     credential: JSON.parse(r.credential_json) as Cluster['credential'],
@@ -152,4 +155,14 @@ export function toMember(r: MemberRow): Member {
 
 export function toChange(r: ChangeRow): Change {
   return { revision: r.revision, kind: r.kind as Change['kind'], key: r.key, clusterId: r.cluster_id };
+}
+
+export interface ReplicaRow {
+  id: string;
+  peer_url: string;
+  heartbeat_at: number;
+}
+
+export function toReplica(r: ReplicaRow): ReplicaRecord {
+  return { id: r.id, peerUrl: r.peer_url, heartbeatAt: new Date(r.heartbeat_at) };
 }

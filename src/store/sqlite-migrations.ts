@@ -163,6 +163,35 @@ export const MIGRATIONS: readonly Migration[] = [
       end;
     `,
   },
+  {
+    version: 6,
+    name: 'agent clusters: connection kind, one-use import, replica registry, shared secrets',
+    // Version 6 by agreement: versions 3 to 5 belong to work landing beside this one. An agent
+    // cluster stores no server or credential (server '' and credential 'null'); its import URL
+    // keeps only a hash of its secret. Replicas register where their peers reach them
+    // (docs/agent-tunnel.md); gateway_secrets holds the replicas' shared peer secret.
+    sql: `
+      alter table clusters add column connection text not null default 'direct';
+
+      create table cluster_imports (
+        cluster_id   text primary key references clusters (id) on delete cascade,
+        secret_hash  text not null,
+        sealed_token text not null,
+        expires_at   integer not null
+      );
+
+      create table gateway_replicas (
+        id           text primary key,
+        peer_url     text not null,
+        heartbeat_at integer not null
+      );
+
+      create table gateway_secrets (
+        name  text primary key,
+        value text not null
+      );
+    `,
+  },
 ];
 
 /** Applies every migration the database has not recorded yet, each in its own transaction. */

@@ -1,7 +1,7 @@
 /** Every SQL statement of the SQLite store, prepared once at open. */
 import type { Database as Db } from 'better-sqlite3';
 import type { StoreRevision } from './store.js';
-import { CLUSTER_COLUMNS, USER_COLUMNS, type ChangeRow, type ClusterRow, type MemberRow, type TokenRow, type UserRow, type VerdictRow } from './rows.js';
+import { CLUSTER_COLUMNS, USER_COLUMNS, type ChangeRow, type ClusterRow, type MemberRow, type ReplicaRow, type TokenRow, type UserRow, type VerdictRow } from './rows.js';
 
 /** Prepares every statement once, at open. */
 export function prepareStatements(db: Db) {
@@ -49,7 +49,7 @@ export function prepareStatements(db: Db) {
     insertCluster: db.prepare<ClusterRow>(
       `insert into clusters (${CLUSTER_COLUMNS})
        values (@id, @name, @server, @ca_data, @insecure_skip_tls_verify, @credential_json,
-         @authorized_endpoint_json, @created_at, @updated_at)`,
+         @authorized_endpoint_json, @created_at, @updated_at, @connection)`,
     ),
     getCluster: db.prepare<[string], ClusterRow>(`select ${CLUSTER_COLUMNS} from clusters where id = ?`),
     listClusters: db.prepare<[], ClusterRow>(`select ${CLUSTER_COLUMNS} from clusters order by name, id`),
@@ -61,6 +61,28 @@ export function prepareStatements(db: Db) {
     ),
     // Members and scoped tokens go by ON DELETE CASCADE.
     deleteCluster: db.prepare<[string]>('delete from clusters where id = ?'),
+
+    deleteClusterImport: db.prepare<[string]>('delete from cluster_imports where cluster_id = ?'),
+    putClusterImport: db.prepare<[string, string, string, number]>(
+      `insert into cluster_imports (cluster_id, secret_hash, sealed_token, expires_at) values (?, ?, ?, ?)
+       on conflict (cluster_id) do update set secret_hash = excluded.secret_hash, sealed_token = excluded.sealed_token,
+         expires_at = excluded.expires_at`,
+    ),
+    // One statement: of two requests with the same secret, only one gets a row back.
+    takeClusterImport: db.prepare<[string, string, number], { sealed_token: string }>(
+      'delete from cluster_imports where cluster_id = ? and secret_hash = ? and expires_at > ? returning sealed_token',
+    ),
+
+    heartbeatReplica: db.prepare<[string, string, number]>(
+      `insert into gateway_replicas (id, peer_url, heartbeat_at) values (?, ?, ?)
+       on conflict (id) do update set peer_url = excluded.peer_url, heartbeat_at = excluded.heartbeat_at`,
+    ),
+    listReplicas: db.prepare<[number], ReplicaRow>('select id, peer_url, heartbeat_at from gateway_replicas where heartbeat_at >= ? order by id'),
+    removeReplicas: db.prepare<{ id: string | null; before: number | null }>(
+      'delete from gateway_replicas where (@id is null or id = @id) and (@before is null or heartbeat_at < @before)',
+    ),
+    insertSecret: db.prepare<[string, string]>('insert into gateway_secrets (name, value) values (?, ?) on conflict (name) do nothing'),
+    getSecret: db.prepare<[string], string>('select value from gateway_secrets where name = ?').pluck(),
 
     listMembers: db.prepare<[string], MemberRow>(
       'select cluster_id, principal, role from members where cluster_id = ? order by principal',

@@ -14,11 +14,13 @@ import { guard, onUnique, openError, sqliteCode } from './sqlite-errors.js';
 import type {
   Change,
   Cluster,
+  ClusterImport,
   ClusterPatch,
   Member,
   NewCluster,
   NewToken,
   NewUser,
+  ReplicaRecord,
   Store,
   StoreRevision,
   TokenKind,
@@ -32,6 +34,7 @@ import {
   toChange,
   toCluster,
   toMember,
+  toReplica,
   toToken,
   toUser,
   toUserWithPassword,
@@ -231,6 +234,41 @@ class SqliteStore implements Store {
     return guard(() => this.q.deleteCluster.run(id).changes > 0);
   }
 
+  async setClusterImport(clusterId: string, pending: ClusterImport | null): Promise<void> {
+    guard(() => {
+      if (!pending) return void this.q.deleteClusterImport.run(clusterId);
+      try {
+        this.q.putClusterImport.run(clusterId, pending.secretHash, pending.sealedToken, pending.expiresAt.getTime());
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw notFound(`cluster "${clusterId}" not found`);
+        throw err;
+      }
+    });
+  }
+
+  async takeClusterImport(clusterId: string, secretHash: string, now: Date): Promise<string | undefined> {
+    return guard(() => this.q.takeClusterImport.get(clusterId, secretHash, now.getTime())?.sealed_token);
+  }
+
+  async heartbeatReplica(replica: ReplicaRecord): Promise<void> {
+    guard(() => this.q.heartbeatReplica.run(replica.id, replica.peerUrl, replica.heartbeatAt.getTime()));
+  }
+
+  async listReplicas(since: Date): Promise<ReplicaRecord[]> {
+    return guard(() => this.q.listReplicas.all(since.getTime()).map(toReplica));
+  }
+
+  async removeReplicas(filter: { id?: string; before?: Date }): Promise<number> {
+    return guard(() => this.q.removeReplicas.run({ id: filter.id ?? null, before: filter.before?.getTime() ?? null }).changes);
+  }
+
+  async ensureSecret(name: string, candidate: string): Promise<string> {
+    return guard(() => {
+      this.q.insertSecret.run(name, candidate);
+      return this.q.getSecret.get(name)!;
+    });
+  }
+
   async listMembers(clusterId: string): Promise<Member[]> {
     return guard(() => this.q.listMembers.all(clusterId).map(toMember));
   }
@@ -317,6 +355,7 @@ function clusterRow(c: Cluster): ClusterRow {
     authorized_endpoint_json: JSON.stringify(c.authorizedEndpoint),
     created_at: c.createdAt.getTime(),
     updated_at: c.updatedAt.getTime(),
+    connection: c.connection,
   };
 }
 

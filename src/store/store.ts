@@ -79,22 +79,51 @@ export interface AuthorizedEndpoint {
   controlPlaneNodes: ControlPlaneNode[];
 }
 
+/**
+ * How the gateway reaches a cluster: `direct` over the network to `server` with its stored
+ * credential, or `agent` only through the tunnel its in-cluster agent opens (no server, no
+ * credential stored: the agent brings both).
+ */
+export type ClusterConnection = 'direct' | 'agent';
+
 export interface Cluster {
   id: string;
   name: string;
+  connection: ClusterConnection;
+  /** The kube-apiserver URL; '' for an agent cluster (its agent knows it). */
   server: string;
   /** Base64 PEM of the CA that signs the cluster's serving certificate. */
   caData?: string;
   insecureSkipTLSVerify: boolean;
-  /** The gateway's own credential for this cluster. Never returned by the API. */
-  credential: ClusterCredential;
+  /** The gateway's own credential for this cluster; null for an agent cluster. Never returned by the API. */
+  credential: ClusterCredential | null;
   authorizedEndpoint: AuthorizedEndpoint;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export type NewCluster = Omit<Cluster, 'createdAt' | 'updatedAt'>;
-export type ClusterPatch = Partial<Omit<NewCluster, 'id'>>;
+/** The connection kind is fixed at registration. */
+export type ClusterPatch = Partial<Omit<NewCluster, 'id' | 'connection'>>;
+
+/**
+ * An agent cluster's one-use import URL: only the hash of its secret is kept, and the agent token
+ * the manifests carry is sealed with a key derived from that secret (`api/import-seal.ts`), so
+ * the store alone cannot read it.
+ */
+export interface ClusterImport {
+  secretHash: string;
+  sealedToken: string;
+  expiresAt: Date;
+}
+
+/** A gateway replica, as it registers itself for its peers (docs/agent-tunnel.md). */
+export interface ReplicaRecord {
+  id: string;
+  /** Where the other replicas reach this one (its own address, not the balancer's). */
+  peerUrl: string;
+  heartbeatAt: Date;
+}
 
 export interface Member {
   clusterId: string;
@@ -158,6 +187,23 @@ export interface Store {
   updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined>;
   /** Deletes the cluster, its members and every token scoped to it. */
   deleteCluster(id: string): Promise<boolean>;
+
+  /** Replaces (or, with null, removes) a cluster's pending import. */
+  setClusterImport(clusterId: string, pending: ClusterImport | null): Promise<void>;
+  /**
+   * Uses up the cluster's import if `secretHash` matches and it has not expired at `now`; at most
+   * one caller ever gets it. Returns the sealed token, or undefined.
+   */
+  takeClusterImport(clusterId: string, secretHash: string, now: Date): Promise<string | undefined>;
+
+  /** Records (or refreshes) a replica's registration. */
+  heartbeatReplica(replica: ReplicaRecord): Promise<void>;
+  /** Replicas whose last heartbeat is at or after `since`. */
+  listReplicas(since: Date): Promise<ReplicaRecord[]>;
+  /** Forgets a replica (at shutdown, or one that stopped heartbeating before `before`). */
+  removeReplicas(filter: { id?: string; before?: Date }): Promise<number>;
+  /** The value kept under `name`, storing `candidate` first when there is none (one winner across replicas). */
+  ensureSecret(name: string, candidate: string): Promise<string>;
 
   listMembers(clusterId: string): Promise<Member[]>;
   /** Adds or changes a member's role. */

@@ -5,12 +5,25 @@
  * `Authorization` line. Refreshed when the API changes a cluster, here or on another replica.
  */
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import { Pool } from 'undici';
-import type { Cluster, Store } from '../store/store.js';
+import type { Cluster, ClusterCredential, Store } from '../store/store.js';
 import { Connector } from './connector.js';
 import { tcpDialer, type Dialer } from './dialer.js';
 import { StreamDispatcher } from './stream-dispatcher.js';
+
+/** The agents' side of agent clusters, as the directory needs it (agents/agent-directory.ts). */
+export interface AgentEndpoints {
+  endpoint(clusterId: string): { server: string; caData: string } | undefined;
+  /** Read per request: the token rotates without the route being rebuilt. */
+  credentialHeader(clusterId: string): readonly string[];
+  dial(clusterId: string, signal: AbortSignal): Promise<Duplex>;
+  on(event: 'change', listener: (clusterId: string) => void): unknown;
+}
+
+/** The server an agent cluster's route points at before any agent has said where its API is; never dialed. */
+const NO_AGENT_SERVER = 'https://kube-apiserver.invalid';
 
 export interface ClusterRoute {
   id: string;
@@ -45,7 +58,31 @@ function pemFromData(data: string | undefined): string | undefined {
 }
 
 function fingerprint(c: Cluster): string {
-  return JSON.stringify([c.name, c.server, c.caData ?? null, c.insecureSkipTLSVerify, c.credential]);
+  return JSON.stringify([c.name, c.connection, c.server, c.caData ?? null, c.insecureSkipTLSVerify, c.credential]);
+}
+
+/**
+ * The route of a cluster reached through its agent: TLS to the kube-apiserver the agent reported,
+ * verified with the CA the agent sent, over streams of the agent's tunnel, with the agent's
+ * current token. Rebuilt only when the API's address or CA changes, so a token rotation or an
+ * agent reconnecting keeps the route; its pooled connections through a closed tunnel simply end.
+ */
+export function agentRouteFor(cluster: Cluster, agents: AgentEndpoints): ClusterRoute {
+  const endpoint = agents.endpoint(cluster.id);
+  const id = cluster.id;
+  const dialer: Dialer = { dial: (_address, signal) => agents.dial(id, signal) };
+  const route = routeFor(
+    { ...cluster, server: endpoint?.server ?? NO_AGENT_SERVER, caData: endpoint?.caData, insecureSkipTLSVerify: false, credential: null },
+    dialer,
+  );
+  route.fingerprint = agentFingerprint(cluster, agents);
+  Object.defineProperty(route, 'credentialHeader', { get: () => agents.credentialHeader(id), enumerable: true });
+  return route;
+}
+
+function agentFingerprint(c: Cluster, agents: AgentEndpoints): string {
+  const e = agents.endpoint(c.id);
+  return JSON.stringify([c.name, c.connection, e?.server ?? null, e?.caData ?? null]);
 }
 
 /** Builds the route (and its connection pool) for one cluster record. */
@@ -53,7 +90,7 @@ export function routeFor(cluster: Cluster, dialer: Dialer = tcpDialer): ClusterR
   const url = new URL(cluster.server);
   const https = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const cred = cluster.credential;
+  const cred: ClusterCredential | Record<never, never> = cluster.credential ?? {};
   const tls = https
     ? {
         secureContext: createSecureContext({
@@ -79,6 +116,14 @@ export function routeFor(cluster: Cluster, dialer: Dialer = tcpDialer): ClusterR
   };
 }
 
+/** A gateway without an agent directory: agent clusters have no way in. */
+const NO_AGENTS: AgentEndpoints = {
+  endpoint: () => undefined,
+  credentialHeader: () => [],
+  dial: (id) => Promise.reject(Object.assign(new Error(`cluster ${id} has no connected agent`), { code: 'ENOAGENT' })),
+  on: () => undefined,
+};
+
 /** Closes a replaced route's connections (its open streams end; clients reconnect). */
 function release(route: ClusterRoute): void {
   void route.pool.destroy().catch(() => {});
@@ -92,7 +137,18 @@ export class ClusterDirectory {
   constructor(
     private readonly store: Store,
     private readonly dialerFor: DialerFor = () => tcpDialer,
-  ) {}
+    /** Agent clusters' endpoints; without them an agent cluster's every request is a 503. */
+    private readonly agents?: AgentEndpoints,
+  ) {
+    // An agent reporting a new API address or CA (or the first agent connecting) rebuilds the route.
+    agents?.on('change', (id) => {
+      const cluster = this.clusters.get(id);
+      if (cluster) this.install(cluster);
+    });
+  }
+
+  /** The records the routes were built from, for rebuilding agent routes. */
+  private readonly clusters = new Map<string, Cluster>();
 
   /**
    * Loads every cluster (at start-up, and when changes may have been missed): routes whose record
@@ -108,6 +164,7 @@ export class ClusterDirectory {
     for (const [id, route] of this.routes) {
       if (!seen.has(id)) {
         this.routes.delete(id);
+        this.clusters.delete(id);
         release(route);
       }
     }
@@ -121,15 +178,24 @@ export class ClusterDirectory {
     } else {
       const old = this.routes.get(id);
       this.routes.delete(id);
+      this.clusters.delete(id);
       if (old) release(old);
     }
   }
 
   private install(cluster: Cluster): void {
+    this.clusters.set(cluster.id, cluster);
     const old = this.routes.get(cluster.id);
-    if (old && old.fingerprint === fingerprint(cluster)) return;
-    this.routes.set(cluster.id, routeFor(cluster, this.dialerFor(cluster)));
+    const agents = cluster.connection === 'agent' ? (this.agents ?? NO_AGENTS) : undefined;
+    const next = agents ? agentFingerprint(cluster, agents) : fingerprint(cluster);
+    if (old && old.fingerprint === next) return;
+    this.routes.set(cluster.id, agents ? agentRouteFor(cluster, agents) : routeFor(cluster, this.dialerFor(cluster)));
     if (old) release(old);
+  }
+
+  /** The ids of the clusters reached through an agent. */
+  agentClusterIds(): string[] {
+    return [...this.clusters.values()].filter((c) => c.connection === 'agent').map((c) => c.id);
   }
 
   get(id: string): ClusterRoute | undefined {
@@ -139,5 +205,6 @@ export class ClusterDirectory {
   close(): void {
     for (const r of this.routes.values()) release(r);
     this.routes.clear();
+    this.clusters.clear();
   }
 }

@@ -18,5 +18,7 @@ export interface UpstreamTarget {
 
 /** The 503 for a cluster that cannot be reached (refused, reset, TLS failure, timeout). */
 export function unreachable(route: ClusterRoute, err: NodeJS.ErrnoException): GatewayError {
+  // An agent cluster whose agent is not connected (to any replica): say so, not "unreachable".
+  if (err.code === 'ENOAGENT') return unavailable(`cluster ${route.id} has no connected agent`, err);
   return unavailable(`cluster "${route.id}" is unreachable (${err.code ?? 'connection failed'})`, err);
 }

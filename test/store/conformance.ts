@@ -21,6 +21,7 @@ function newToken(id: string, extra: Partial<NewToken> = {}): NewToken {
 const tokenCluster: NewCluster = {
   id: 'c-prod',
   name: 'prod',
+  connection: 'direct',
   server: 'https://10.0.0.1:6443',
   caData: 'LS0tLS1CRUdJTi1DQQ==',
   insecureSkipTLSVerify: false,
@@ -36,9 +37,21 @@ const tokenCluster: NewCluster = {
   },
 };
 
+/** A cluster reached through its agent: no server, no credential. */
+const agentCluster: NewCluster = {
+  id: 'c-edge',
+  name: 'edge',
+  connection: 'agent',
+  server: '',
+  insecureSkipTLSVerify: false,
+  credential: null,
+  authorizedEndpoint: { enabled: false, controlPlaneNodes: [] },
+};
+
 const certCluster: NewCluster = {
   id: 'c-dev',
   name: 'dev',
+  connection: 'direct',
   server: 'https://dev.example.com',
   insecureSkipTLSVerify: true,
   credential: { clientCertData: 'LS0tQ0VSVA==', clientKeyData: 'LS0tS0VZ' },
@@ -301,6 +314,74 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         assert.deepEqual(await store.membershipsOf(['user:alice']), [{ clusterId: 'c-dev', principal: 'user:alice', role: 'member' }]);
         assert.deepEqual(ids(await store.listTokens({})).sort(), ['t-api', 't-dev']);
         assert.equal(await store.getTokenVerdict('t-agent'), undefined);
+      });
+    });
+
+    describe('agent clusters and their import', () => {
+      it('round-trips an agent cluster without server or credential, and keeps the kind through a patch', async () => {
+        const edge = await store.createCluster(agentCluster);
+        assert.deepEqual(edge, { ...agentCluster, createdAt: edge.createdAt, updatedAt: edge.updatedAt });
+        assert.deepEqual(await store.getCluster('c-edge'), edge);
+        const renamed = await store.updateCluster('c-edge', { name: 'edge-1' });
+        assert.equal(renamed?.connection, 'agent');
+        assert.equal(renamed?.credential, null);
+        assert.equal((await store.createCluster(tokenCluster)).connection, 'direct');
+      });
+
+      it('gives a pending import once, to the right secret only, before it expires', async () => {
+        await store.createCluster(agentCluster);
+        const now = new Date('2030-06-01T00:00:00Z');
+        await store.setClusterImport('c-edge', { secretHash: 'h1', sealedToken: 'sealed-1', expiresAt: new Date(now.getTime() + 60_000) });
+        assert.equal(await store.takeClusterImport('c-edge', 'wrong', now), undefined);
+        assert.equal(await store.takeClusterImport('c-edge', 'h1', now), 'sealed-1');
+        assert.equal(await store.takeClusterImport('c-edge', 'h1', now), undefined, 'used up');
+
+        await store.setClusterImport('c-edge', { secretHash: 'h2', sealedToken: 'sealed-2', expiresAt: new Date(now.getTime() + 60_000) });
+        await store.setClusterImport('c-edge', { secretHash: 'h3', sealedToken: 'sealed-3', expiresAt: new Date(now.getTime() + 60_000) });
+        assert.equal(await store.takeClusterImport('c-edge', 'h2', now), undefined, 'replaced by the newer one');
+        assert.equal(await store.takeClusterImport('c-edge', 'h3', new Date(now.getTime() + 60_000)), undefined, 'expired');
+
+        await store.setClusterImport('c-edge', { secretHash: 'h4', sealedToken: 'sealed-4', expiresAt: new Date(now.getTime() + 60_000) });
+        await store.setClusterImport('c-edge', null);
+        assert.equal(await store.takeClusterImport('c-edge', 'h4', now), undefined, 'cleared');
+      });
+
+      it('hands a concurrent pair of takes the import only once', async () => {
+        await store.createCluster(agentCluster);
+        await store.setClusterImport('c-edge', { secretHash: 'h', sealedToken: 's', expiresAt: new Date(Date.now() + 60_000) });
+        const got = await Promise.all(Array.from({ length: 4 }, () => store.takeClusterImport('c-edge', 'h', new Date())));
+        assert.deepEqual(got.filter(Boolean), ['s']);
+      });
+
+      it('drops the import with its cluster, and refuses one for an unknown cluster', async () => {
+        await store.createCluster(agentCluster);
+        await store.setClusterImport('c-edge', { secretHash: 'h', sealedToken: 's', expiresAt: new Date(Date.now() + 60_000) });
+        await store.deleteCluster('c-edge');
+        await store.createCluster(agentCluster);
+        assert.equal(await store.takeClusterImport('c-edge', 'h', new Date()), undefined);
+        await rejectsWith(store.setClusterImport('c-ghost', { secretHash: 'h', sealedToken: 's', expiresAt: new Date() }), 'NotFound', /c-ghost/);
+      });
+    });
+
+    describe('replica registry and shared secrets', () => {
+      it('lists replicas heartbeating since a time, refreshes and removes them', async () => {
+        const t0 = new Date('2030-06-01T00:00:00Z');
+        await store.heartbeatReplica({ id: 'r-a', peerUrl: 'https://10.0.0.1:8443', heartbeatAt: t0 });
+        await store.heartbeatReplica({ id: 'r-b', peerUrl: 'https://10.0.0.2:8443', heartbeatAt: new Date(t0.getTime() + 5_000) });
+        assert.deepEqual((await store.listReplicas(t0)).map((r) => r.id), ['r-a', 'r-b']);
+        assert.deepEqual(await store.listReplicas(new Date(t0.getTime() + 1)), [{ id: 'r-b', peerUrl: 'https://10.0.0.2:8443', heartbeatAt: new Date(t0.getTime() + 5_000) }]);
+        await store.heartbeatReplica({ id: 'r-a', peerUrl: 'https://10.0.0.9:8443', heartbeatAt: new Date(t0.getTime() + 9_000) });
+        assert.deepEqual((await store.listReplicas(new Date(t0.getTime() + 6_000))).map((r) => [r.id, r.peerUrl]), [['r-a', 'https://10.0.0.9:8443']]);
+        assert.equal(await store.removeReplicas({ before: new Date(t0.getTime() + 6_000) }), 1);
+        assert.equal(await store.removeReplicas({ id: 'r-a' }), 1);
+        assert.deepEqual(await store.listReplicas(t0), []);
+      });
+
+      it('keeps the first value stored under a secret name', async () => {
+        assert.equal(await store.ensureSecret('peer', 'first'), 'first');
+        assert.equal(await store.ensureSecret('peer', 'second'), 'first');
+        const raced = await Promise.all(['x', 'y', 'z'].map((v) => store.ensureSecret('other', v)));
+        assert.equal(new Set(raced).size, 1);
       });
     });
 

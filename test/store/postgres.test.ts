@@ -130,7 +130,7 @@ describe('PostgreSQL store', () => {
   it('hands out revisions in commit order under concurrent writers', async () => {
     const store = await openPostgresStore(await freshSchemaUrl(), { poolSize: 8 });
     try {
-      await store.createCluster({ id: 'c', name: 'c', server: 'https://c', insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
+      await store.createCluster({ id: 'c', name: 'c', connection: 'direct', server: 'https://c', insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
       const start = (await store.getRevision()).revision;
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>

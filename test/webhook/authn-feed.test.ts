@@ -47,7 +47,7 @@ describe('AuthnFeed', () => {
     store = await openSqliteStore(':memory:');
     feed = new AuthnFeed(store);
     for (const id of ['prod', 'dev']) {
-      await store.createCluster({ id, name: id, server: 'https://k', insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: true, controlPlaneNodes: [] } });
+      await store.createCluster({ id, name: id, connection: 'direct', server: 'https://k', insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: true, controlPlaneNodes: [] } });
     }
     await store.createUser(user('alice', { groups: ['dev'] }));
     await store.createUser(user('bob', { groups: ['ops'] }));

@@ -26,18 +26,20 @@ export function userView(u: User) {
   };
 }
 
-/** A cluster without its credential; `role` is the caller's role when known. */
-export function clusterView(c: Cluster, role?: string) {
+/** A cluster without its credential; `role` is the caller's role when known, `status` its health when known. */
+export function clusterView(c: Cluster, role?: string, status?: object) {
   return {
     id: c.id,
     name: c.name,
-    server: c.server,
+    connection: c.connection,
+    server: c.server === '' ? null : c.server,
     caData: c.caData ?? null,
     insecureSkipTLSVerify: c.insecureSkipTLSVerify,
-    credentialType: 'token' in c.credential ? 'token' : 'clientCertificate',
+    credentialType: c.credential === null ? null : 'token' in c.credential ? 'token' : 'clientCertificate',
     authorizedEndpoint: c.authorizedEndpoint,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
     ...(role === undefined ? {} : { role }),
+    ...(status === undefined ? {} : { status }),
   };
 }
