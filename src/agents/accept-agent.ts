@@ -53,7 +53,11 @@ export async function acceptAgent(req: IncomingMessage, socket: Duplex, deps: Ac
     if (cluster.connection !== 'agent') throw forbidden(`cluster ${clusterId} is reached directly, not through an agent`);
     if (socket.destroyed) return;
 
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_PROTOCOL}\r\n\r\n`);
+    // node:http2 must not take over a socket with a write in flight (it asserts): wait for the 101 to be written.
+    await new Promise<void>((resolve, reject) =>
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_PROTOCOL}\r\n\r\n`, (err) => (err ? reject(err) : resolve())),
+    );
+    if (socket.destroyed) return;
     const session: AgentSession = {
       clusterId,
       agentId: header(req, AGENT_ID_HEADER, 'unnamed'),

@@ -22,11 +22,13 @@ export const COMMANDS: Record<string, Entry> = {
   serve: { summary: 'run the gateway (HTTPS API, proxy, web UI)', load: () => import('./serve.js') },
   token: { summary: 'kubectl credential plugin (prints an ExecCredential)', load: () => import('./token.js') },
   webhook: { summary: 'run the kube-api-auth TokenReview webhook for one cluster', load: () => import('./webhook.js') },
+  agent: { summary: 'connect this cluster to the gateway (run inside the cluster)', load: () => import('./agent.js') },
   'render webhook-config': {
     summary: 'print the kube-apiserver webhook config (kube-api-authn-webhook.yaml)',
     load: () => import('./render-webhook-config.js'),
   },
   'render kube-api-auth': { summary: 'print the manifests that run the webhook on a cluster', load: () => import('./render-kube-api-auth.js') },
+  'render agent': { summary: "print the manifests that run a cluster's agent", load: () => import('./render-agent.js') },
   'render impersonator': { summary: 'print the RBAC and ServiceAccount the gateway impersonates with', load: () => import('./render-impersonator.js') },
 };
 

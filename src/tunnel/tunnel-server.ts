@@ -31,12 +31,15 @@ export function serveTunnel(socket: Duplex, handlers: TunnelHandlers): Promise<S
   });
   return new Promise((resolve) => {
     server.once('session', (session: ServerHttp2Session) => {
-      session.on('error', () => {});
+      session.on('error', (e) => process.env.KG_DEBUG && console.error('server session error', e));
       session.once('remoteSettings', () => session.setLocalWindowSize(CONNECTION_WINDOW));
       keepSessionAlive(session as Http2Session);
       socket.once('close', () => session.destroy());
       resolve(session);
     });
+    // The socket negotiated http/1.1 by ALPN (the upgrade was HTTP/1.1), which would make the
+    // HTTP/2 server treat it as an HTTP/1.1 client: past the 101 it carries HTTP/2.
+    if ('alpnProtocol' in socket) Object.defineProperty(socket, 'alpnProtocol', { value: 'h2', configurable: true });
     server.emit('connection', socket);
   });
 }
