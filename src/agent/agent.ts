@@ -29,8 +29,8 @@ function healthServer(link: GatewayLink): Server {
 }
 
 /** Starts the agent; resolves once its health port listens (the tunnel comes up by itself). */
-export async function startAgent(config: AgentConfig, log: Logger, options: { backoff?: Backoff; rereadMs?: number } = {}): Promise<Agent> {
-  const credentials = new KubeCredentials(config, log, options.rereadMs);
+export async function startAgent(config: AgentConfig, log: Logger, options: { backoff?: Backoff } = {}): Promise<Agent> {
+  const credentials = new KubeCredentials(config, log, config.rereadMs);
   await credentials.start();
   const link = new GatewayLink(config, credentials, log, options.backoff);
   const health = healthServer(link);

@@ -9,6 +9,7 @@ import { defineCommand, readSettings, settingName } from '../config/settings.js'
 import {
   parseBaseUrl,
   parseClusterId,
+  parseDuration,
   parseListen,
   parseLogLevel,
   parsePath,
@@ -34,6 +35,8 @@ export interface AgentConfig {
   kubeTokenFile: string;
   kubeCaFile: string;
   healthListen: ListenAddress;
+  /** How often the ServiceAccount token and CA files are read again. */
+  rereadMs: number;
   agentId: string;
   logLevel: string;
 }
@@ -56,6 +59,7 @@ export const AGENT_COMMAND = defineCommand({
     kubeTokenFile: { flag: 'kube-token-file', env: 'KUBEGATE_KUBE_TOKEN_FILE', default: `${SERVICE_ACCOUNT_DIR}/token`, help: 'the ServiceAccount token the agent presents to the kube-apiserver', parse: parsePath },
     kubeCaFile: { flag: 'kube-ca-file', env: 'KUBEGATE_KUBE_CA_FILE', default: `${SERVICE_ACCOUNT_DIR}/ca.crt`, help: "the CA of the kube-apiserver's certificate", parse: parsePath },
     healthListen: { flag: 'health-listen', env: 'KUBEGATE_HEALTH_LISTEN', default: '0.0.0.0:8440', help: 'address of /healthz and /readyz (the Deployment probes them)', parse: parseListen },
+    reread: { flag: 'credentials-reread', env: 'KUBEGATE_CREDENTIALS_REREAD', default: '10s', help: 'how often the ServiceAccount token and CA files are read again (the kubelet rotates the token)', parse: parseDuration },
     agentId: { flag: 'agent-id', env: 'KUBEGATE_AGENT_ID', help: 'the name the gateway shows for this agent (default: the host name, the pod name in a cluster)' },
     logLevel: { flag: 'log-level', env: 'KUBEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error', parse: parseLogLevel },
     serviceHost: { env: 'KUBERNETES_SERVICE_HOST', help: 'set by Kubernetes in every pod: the kube-apiserver service address' },
@@ -92,6 +96,7 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
     kubeTokenFile: v.kubeTokenFile,
     kubeCaFile: v.kubeCaFile,
     healthListen: v.healthListen,
+    rereadMs: Math.max(100, v.reread),
     agentId: (v.agentId ?? hostname()).slice(0, 253),
     logLevel: v.logLevel,
   };

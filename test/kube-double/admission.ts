@@ -88,6 +88,7 @@ export const admit = (def: ResourceDef, body: unknown, namespace: string, query:
   if (!pattern.test(name) || name.length > limit) {
     throw invalid(def.kind, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": ${message}` }]);
   }
+  kindRules(def, object as Record<string, unknown>, name);
   // Server-owned fields are never taken from the client.
   delete meta.uid;
   delete meta.creationTimestamp;
@@ -95,4 +96,42 @@ export const admit = (def: ResourceDef, body: unknown, namespace: string, query:
   delete meta.selfLink;
   delete meta.managedFields;
   return { object: { kind: def.kind, apiVersion: expectedVersion, ...object, metadata: meta }, warnings };
+};
+
+/** The `Invalid` checks kube-apiserver makes on the kinds an agent's manifests create. */
+const kindRules = (def: ResourceDef, object: Record<string, unknown>, name: string): void => {
+  if (def.resource === 'secrets') {
+    // The API server folds stringData into data (base64) and never stores stringData.
+    const stringData = isRecord(object.stringData) ? object.stringData : {};
+    const data: Record<string, unknown> = isRecord(object.data) ? { ...object.data } : {};
+    for (const [key, value] of Object.entries(stringData)) {
+      if (typeof value !== 'string') throw invalid(def.kind, name, [{ field: `stringData[${key}]`, message: 'Invalid value: must be a string' }]);
+      data[key] = Buffer.from(value, 'utf8').toString('base64');
+    }
+    delete object.stringData;
+    if (Object.keys(data).length > 0) object.data = data;
+    object.type ??= 'Opaque';
+  }
+  if (def.resource === 'deployments' || def.resource === 'daemonsets') {
+    const spec = isRecord(object.spec) ? object.spec : {};
+    const selector = isRecord(spec.selector) ? spec.selector : undefined;
+    const template = isRecord(spec.template) ? spec.template : {};
+    const labels = isRecord(template.metadata) && isRecord(template.metadata.labels) ? template.metadata.labels : {};
+    const matchLabels = selector && isRecord(selector.matchLabels) ? selector.matchLabels : undefined;
+    if (!matchLabels) throw invalid(def.kind, name, [{ field: 'spec.selector', message: 'Required value' }]);
+    if (Object.entries(matchLabels).some(([k, v]) => labels[k] !== v)) {
+      throw invalid(def.kind, name, [{ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\`` }]);
+    }
+    const podSpec = isRecord(template.spec) ? template.spec : {};
+    const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
+    if (containers.length === 0) throw invalid(def.kind, name, [{ field: 'spec.template.spec.containers', message: 'Required value' }]);
+    containers.forEach((c: unknown, i: number) => {
+      if (!isRecord(c) || typeof c.name !== 'string' || !DNS_LABEL.test(c.name)) throw invalid(def.kind, name, [{ field: `spec.template.spec.containers[${i}].name`, message: 'Required value' }]);
+      if (typeof c.image !== 'string' || !c.image) throw invalid(def.kind, name, [{ field: `spec.template.spec.containers[${i}].image`, message: 'Required value' }]);
+    });
+  }
+  if (def.resource === 'clusterrolebindings') {
+    const roleRef = isRecord(object.roleRef) ? object.roleRef : {};
+    if (typeof roleRef.kind !== 'string' || typeof roleRef.name !== 'string') throw invalid(def.kind, name, [{ field: 'roleRef', message: 'Required value' }]);
+  }
 };
