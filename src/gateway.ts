@@ -41,6 +41,9 @@ import { ClusterDirectory } from './upstream/cluster-directory.js';
 import { acceptAgent, isAgentConnectPath } from './agents/accept-agent.js';
 import { AgentDirectory } from './agents/agent-directory.js';
 import { LocalAgents } from './agents/local-agents.js';
+import { PeerMesh } from './agents/peer-mesh.js';
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 
 /** Replicas may start before their database (docker compose): wait this long for it. */
 const DATABASE_WAIT_MS = 60_000;
@@ -106,6 +109,18 @@ async function servingMaterial(config: GatewayConfig): Promise<ServingMaterial> 
   }
 }
 
+/** Where peers reach this replica by default: the bound address, or this host's first external IPv4 address for a wildcard. */
+function derivedPeerUrl(bound: string, listenHost: string): URL {
+  const url = new URL(bound);
+  if (listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '') {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
+    if (external) url.hostname = external.address;
+  }
+  return url;
+}
+
 /** Ends agent sessions whose cluster is gone or no longer takes agents (after a change here or on a peer). */
 function dropStrayAgents(store: Store, agents: LocalAgents, log: Logger): void {
   for (const id of agents.clusterIds()) {
@@ -153,6 +168,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const lastUsed = new LastUsedRecorder(store, log);
   const requests = new RequestTracker();
   let draining = false;
+  /** The links to the other replicas (PostgreSQL only); set once this one listens. */
+  let peers: PeerMesh | undefined;
   let closing: Promise<void> | undefined;
 
   const ctx: ApiContext = {
@@ -191,8 +208,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       app: createApiApp(ctx, [uiRoutes(ctx)]),
       isProxyPath: (url) => url.startsWith(PROXY_PREFIX),
       tunnels: {
-        matches: isAgentConnectPath,
-        handleUpgrade: (req, socket) => acceptAgent(req, socket, { authenticator: cache, store, agents: localAgents, log, track: (s) => requests.trackTunnel(s) }),
+        matches: (url) => isAgentConnectPath(url) || PeerMesh.matches(url),
+        handleUpgrade: (req, socket) =>
+          PeerMesh.matches(req.url!)
+            ? peers
+              ? peers.accept(req, socket, (s) => requests.trackTunnel(s))
+              : socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+            : acceptAgent(req, socket, { authenticator: cache, store, agents: localAgents, log, track: (s) => requests.trackTunnel(s) }),
       },
       onRequest: (_req, res) => {
         requests.track(res);
@@ -202,6 +224,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     },
   );
   const url = await listen(server, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
+  // Several replicas (PostgreSQL): link to the others, so an agent connected to any serves every one.
+  if (config.databaseUrl) {
+    const peerUrl = (config.peerUrl ?? derivedPeerUrl(url, config.listen.host)).href.replace(/\/$/, '');
+    peers = new PeerMesh({
+      store,
+      replicaId: `r-${randomBytes(8).toString('hex')}`,
+      peerUrl,
+      secret: await store.ensureSecret('peer-secret', randomBytes(32).toString('base64url')),
+      local: localAgents,
+      log,
+    });
+    agents.usePeers(peers);
+    await peers.start();
+    log.info({ peerUrl }, 'linking with the other replicas');
+  }
   log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
 
   return {
@@ -215,6 +252,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       closing ??= (async () => {
         draining = true;
         await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
+        await peers?.close();
         localAgents.close();
         clusters.close();
         await lastUsed.close();

@@ -22,6 +22,8 @@ export interface GatewayConfig {
   publicUrl: URL;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** Where the other replicas reach this one (agent clusters across replicas); undefined: derived from the listener. */
+  peerUrl: URL | undefined;
   /** Most PostgreSQL connections this replica opens for queries. */
   databasePoolSize: number;
   tlsCert: string | undefined;
@@ -78,6 +80,12 @@ export const SERVE_COMMAND = defineCommand({
       parse: parseBaseUrl,
     },
     dataDir: { flag: 'data-dir', env: 'KUBEGATE_DATA_DIR', default: './data', help: 'directory of the embedded SQLite database', parse: parsePath },
+    peerUrl: {
+      flag: 'peer-url',
+      env: 'KUBEGATE_PEER_URL',
+      help: "this replica's own URL for the other replicas, which forward agent clusters' streams over it (with --database-url; default: the listen address, or this host's first non-loopback IPv4 address for 0.0.0.0)",
+      parse: parseBaseUrl,
+    },
     databaseUrl: { flag: 'database-url', env: 'KUBEGATE_DATABASE_URL', help: 'postgres://… selects PostgreSQL (13 or later; sslmode in the URL)', parse: parseDatabaseUrl },
     databasePoolSize: { flag: 'database-pool-size', env: 'KUBEGATE_DATABASE_POOL_SIZE', default: '10', help: 'PostgreSQL connections per replica', parse: count(1, 1000) },
     tlsCert: { flag: 'tls-cert', env: 'KUBEGATE_TLS_CERT', help: 'serving certificate (PEM)', parse: parsePath },
@@ -129,6 +137,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     publicUrl: v.publicUrl,
     dataDir: v.dataDir,
     databaseUrl: v.databaseUrl,
+    peerUrl: v.peerUrl,
     databasePoolSize: v.databasePoolSize,
     tlsCert: v.tlsCert,
     tlsKey: v.tlsKey,

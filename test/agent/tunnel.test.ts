@@ -10,7 +10,6 @@ import { writeFile } from 'node:fs/promises';
 import { request, Agent } from 'node:https';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import WebSocket from 'ws';
 import { GATEWAY_USER } from '../kube-double/index.js';
 import { kubectl, kubectlUntil } from '../support/cluster.js';
 import { call } from '../support/gateway.js';
