@@ -328,6 +328,7 @@ describe('web UI in a real browser', () => {
     await page.getByRole('link', { name: 'Manage clusters' }).click();
     await page.getByRole('heading', { level: 1, name: 'Manage clusters' }).waitFor();
     await page.getByLabel('ID', { exact: true }).fill('staging');
+    await page.getByRole('radio', { name: /The gateway reaches the API server/ }).check();
     await page.getByLabel('Server URL').fill(world.double.url);
     await page.getByLabel('CA certificate (PEM)', { exact: true }).fill(world.double.caPem);
     await page.getByLabel('Service account token').fill(world.double.gatewayToken);
@@ -361,6 +362,25 @@ describe('web UI in a real browser', () => {
     await page.locator('tr[data-principal="group:qa"]').waitFor({ state: 'detached' });
     const reach = await call(world.gw, 'GET', '/v1/clusters', { token: alice.token });
     assert.deepEqual(reach.body.items.map((c: any) => c.id).sort(), ['double', 'staging']);
+  });
+
+  it('admin: registers a cluster through an agent (the default): the import command, and its state in the list', async () => {
+    const page = sessions.at(-1)!.page;
+    await page.getByRole('link', { name: 'Manage clusters' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Manage clusters' }).waitFor();
+    assert.equal(await page.getByRole('radio', { name: /Connect through an agent \(recommended\)/ }).isChecked(), true);
+    assert.equal(await page.getByLabel('Server URL').isVisible(), false, 'no address to enter for an agent cluster');
+    await page.getByLabel('ID', { exact: true }).fill('edge');
+    await page.getByRole('button', { name: 'Register cluster' }).click();
+    const command = page.getByRole('textbox', { name: 'Import command' });
+    await command.waitFor();
+    assert.match(await command.inputValue(), new RegExp(`^kubectl apply -f '${world.gw.url.replace(/\./g, '\\.')}/v1/clusters/edge/import/[A-Za-z0-9_-]{43}\\.yaml'$`));
+    assert.match(await page.getByRole('textbox', { name: 'Agent token' }).inputValue(), TOKEN);
+    await page.locator('tr[data-cluster="edge"] td[data-state="Disconnected"]').waitFor();
+    await shot(page, 'admin-clusters-agent');
+    const stored = (await call(world.gw, 'GET', '/v1/clusters/edge', { token: world.adminToken })).body;
+    assert.equal(stored.connection, 'agent');
+    assert.equal(stored.status.state, 'Disconnected');
   });
 
   it('admin: settings', async () => {

@@ -24,6 +24,9 @@ export async function adminClustersPage({ main }) {
   const resultSlot = h('div');
   const formError = errorBox();
 
+  // How the gateway reaches the cluster: through an agent in it (no address or credential here), or directly.
+  const viaAgent = h('input', { type: 'radio', name: 'connection', value: 'agent', checked: true });
+  const viaDirect = h('input', { type: 'radio', name: 'connection', value: 'direct' });
   const id = h('input', { type: 'text', name: 'id', required: true, pattern: '[a-z0-9]([a-z0-9\\-]*[a-z0-9])?', maxlength: '63', spellcheck: 'false' });
   const name = h('input', { type: 'text', name: 'name', spellcheck: 'false' });
   const server = h('input', { type: 'url', name: 'server', required: true, placeholder: 'https://10.0.0.5:6443' });
@@ -43,15 +46,9 @@ export async function adminClustersPage({ main }) {
   tokenKind.addEventListener('change', switchKind);
   certKind.addEventListener('change', switchKind);
 
-  const aeEnabled = checkbox('Enable the authorized (direct) endpoint', { name: 'ae-enabled' });
-  const fqdn = h('input', { type: 'text', name: 'ae-fqdn', placeholder: 'api.prod.example.com:6443', spellcheck: 'false' });
-  const aeCa = h('textarea', { name: 'ae-ca', rows: '3', placeholder: '-----BEGIN CERTIFICATE-----' });
-  const nodes = h('textarea', { name: 'ae-nodes', rows: '3', placeholder: 'cp-1 10.0.0.5:6443', spellcheck: 'false' });
-
-  const form = h(
-    'form',
-    { class: 'stack', onsubmit: register },
-    h('div', { class: 'row' }, field('ID', id, 'lower-case letters, digits and -'), field('Name', name, 'optional; defaults to the ID')),
+  const directFields = h(
+    'div',
+    { class: 'stack', hidden: true },
     field('Server URL', server, 'the cluster\'s kube-apiserver'),
     field('CA certificate (PEM)', ca, 'optional when the server certificate is publicly trusted'),
     skipVerify.el,
@@ -63,6 +60,36 @@ export async function adminClustersPage({ main }) {
       tokenFields,
       certFields,
     ),
+  );
+  const switchConnection = () => {
+    directFields.hidden = viaAgent.checked;
+    server.required = !viaAgent.checked;
+  };
+  viaAgent.addEventListener('change', switchConnection);
+  viaDirect.addEventListener('change', switchConnection);
+  switchConnection();
+
+  const aeEnabled = checkbox('Enable the authorized (direct) endpoint', { name: 'ae-enabled' });
+  const fqdn = h('input', { type: 'text', name: 'ae-fqdn', placeholder: 'api.prod.example.com:6443', spellcheck: 'false' });
+  const aeCa = h('textarea', { name: 'ae-ca', rows: '3', placeholder: '-----BEGIN CERTIFICATE-----' });
+  const nodes = h('textarea', { name: 'ae-nodes', rows: '3', placeholder: 'cp-1 10.0.0.5:6443', spellcheck: 'false' });
+
+  const form = h(
+    'form',
+    { class: 'stack', onsubmit: register },
+    h('div', { class: 'row' }, field('ID', id, 'lower-case letters, digits and -'), field('Name', name, 'optional; defaults to the ID')),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'How kubegate reaches the cluster'),
+      h(
+        'div',
+        { class: 'stack' },
+        h('label', { class: 'check' }, viaAgent, 'Connect through an agent (recommended): one kubectl apply on the cluster, which dials kubegate; no address or credential to enter'),
+        h('label', { class: 'check' }, viaDirect, 'The gateway reaches the API server: its URL and an impersonator credential'),
+      ),
+    ),
+    directFields,
     h(
       'fieldset',
       {},
@@ -82,21 +109,23 @@ export async function adminClustersPage({ main }) {
     list,
     resultSlot,
     h('h2', {}, 'Register a cluster'),
-    h('p', { class: 'muted' }, 'First create the account kubegate impersonates with, on the cluster: ', h('code', {}, 'kubegate render impersonator | kubectl apply -f -'), ', and use its token below.'),
+    h('p', { class: 'muted' }, 'Reached directly, the cluster first needs the account kubegate impersonates with: ', h('code', {}, 'kubegate render impersonator | kubectl apply -f -'), '; use its token below.'),
     form,
   );
 
   async function register(event) {
     event.preventDefault();
     formError.clear();
-    const body = {
-      id: id.value.trim(),
-      server: server.value.trim(),
-      credential: tokenKind.checked ? { token: credToken.value.trim() } : { clientCertData: base64Of(credCert.value), clientKeyData: base64Of(credKey.value) },
-    };
+    const body = viaAgent.checked
+      ? { id: id.value.trim(), connection: 'agent' }
+      : {
+          id: id.value.trim(),
+          server: server.value.trim(),
+          credential: tokenKind.checked ? { token: credToken.value.trim() } : { clientCertData: base64Of(credCert.value), clientKeyData: base64Of(credKey.value) },
+        };
     if (name.value.trim()) body.name = name.value.trim();
-    if (ca.value.trim()) body.caData = base64Of(ca.value);
-    if (skipVerify.input.checked) body.insecureSkipTLSVerify = true;
+    if (!viaAgent.checked && ca.value.trim()) body.caData = base64Of(ca.value);
+    if (!viaAgent.checked && skipVerify.input.checked) body.insecureSkipTLSVerify = true;
     if (aeEnabled.input.checked || fqdn.value.trim() || nodes.value.trim()) {
       body.authorizedEndpoint = { enabled: aeEnabled.input.checked, controlPlaneNodes: nodesOf(nodes.value) };
       if (fqdn.value.trim()) body.authorizedEndpoint.fqdn = fqdn.value.trim();
@@ -107,6 +136,7 @@ export async function adminClustersPage({ main }) {
       showRegistered(cluster);
       form.reset();
       switchKind();
+      switchConnection();
       await refresh();
     } catch (e) {
       formError.show(e.message);
@@ -114,6 +144,7 @@ export async function adminClustersPage({ main }) {
   }
 
   function showRegistered(cluster) {
+    if (cluster.connection === 'agent') return showImport(cluster);
     const commands = [
       '# On the cluster: kube-api-auth, the TokenReview webhook of the direct endpoint, on the control-plane nodes',
       '# (save the agent token above as agent.token, and the gateway CA as ca.crt)',
@@ -134,6 +165,34 @@ export async function adminClustersPage({ main }) {
     );
     resultSlot.replaceChildren(panel);
     panel.querySelector('h2').focus();
+  }
+
+  /** An agent cluster: the one command to run on it (valid once, for 24 hours), and the agent token. */
+  function showImport(cluster) {
+    const curl = `curl -sfL --cacert kubegate-ca.crt '${cluster.importUrl}' | kubectl apply -f -`;
+    const panel = h(
+      'div',
+      { class: 'panel secret', role: 'region', 'aria-labelledby': 'registered-title' },
+      h('h2', { id: 'registered-title', tabindex: '-1' }, `Cluster ${cluster.id} registered`),
+      h('p', {}, 'Run this on the cluster (with kubectl pointing at it). The URL works once, until ', h('time', { datetime: cluster.importExpiresAt }, new Date(cluster.importExpiresAt).toLocaleString()), '.'),
+      copyField('Import command', cluster.import, 'Import command copied'),
+      h('p', { class: 'muted' }, 'When the machine does not trust the gateway\'s certificate, fetch it with its CA instead:'),
+      h('pre', { 'aria-label': 'Import with the gateway CA' }, curl),
+      h('p', {}, 'The agent token is in the manifests; copy it now if the webhook of the direct endpoint needs it elsewhere: it will not be shown again.'),
+      copyField('Agent token', cluster.agentToken, 'Agent token copied'),
+      h('div', { class: 'copy-row' }, h('a', { href: `#/clusters/${cluster.id}/members` }, `Add members to ${cluster.id}`), h('button', { type: 'button', class: 'secondary', onclick: () => resultSlot.replaceChildren() }, 'Done')),
+    );
+    resultSlot.replaceChildren(panel);
+    panel.querySelector('h2').focus();
+  }
+
+  /** The cluster's state as a badge: an agent cluster's Connected/Disconnected (with how many agents), or a probe's state. */
+  function stateBadge(c) {
+    const state = c.status?.state;
+    if (!state) return h('span', { class: 'muted' }, '—');
+    const good = state === 'Connected' || state === 'Active';
+    const title = c.status.agent ? `${c.status.message}${c.status.agent.version ? `, agent ${c.status.agent.version}` : ''}` : c.status.message;
+    return h('span', { class: good ? 'badge on' : 'badge off', title }, state);
   }
 
   async function remove(cluster) {
@@ -159,7 +218,7 @@ export async function adminClustersPage({ main }) {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, ['ID', 'Name', 'Server', 'Direct endpoint'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+        h('thead', {}, h('tr', {}, ['ID', 'Name', 'Reached', 'State', 'Direct endpoint'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
         h(
           'tbody',
           {},
@@ -169,7 +228,8 @@ export async function adminClustersPage({ main }) {
               { 'data-cluster': c.id },
               h('td', { class: 'mono' }, c.id),
               h('td', {}, c.name),
-              h('td', { class: 'mono' }, c.server),
+              h('td', { class: c.connection === 'agent' ? '' : 'mono' }, c.connection === 'agent' ? 'through its agent' : c.server),
+              h('td', { 'data-state': c.status?.state ?? '' }, stateBadge(c)),
               h('td', {}, h('span', { class: c.authorizedEndpoint?.enabled ? 'badge on' : 'badge off' }, c.authorizedEndpoint?.enabled ? 'Enabled' : 'Off')),
               h(
                 'td',
