@@ -24,9 +24,10 @@ import { largeBodies } from './suite/s4-large-bodies.js';
 import { webhookReviews } from './suite/s5-webhook.js';
 import { credentialPlugin } from './suite/s6-credential-plugin.js';
 import { revocationLatency } from './suite/s7-revocation.js';
+import { agentTunnel } from './suite/s8-agent-tunnel.js';
 import { describeMachine, ensureTools, load, REQUIRED_TOOLS } from './suite/tools.js';
 
-const SCENARIOS: Scenario[] = [smallGets, coldVerdicts, idleWatches, largeBodies, webhookReviews, credentialPlugin, revocationLatency];
+const SCENARIOS: Scenario[] = [smallGets, coldVerdicts, idleWatches, largeBodies, webhookReviews, credentialPlugin, revocationLatency, agentTunnel];
 const RESULTS_DIR = join(ROOT, 'bench/results');
 const DOC = join(ROOT, 'docs/BENCHMARKS.md');
 const SVG = join(ROOT, 'docs/benchmarks-throughput.svg');
