@@ -205,7 +205,7 @@ describe('kube-apiserver double', () => {
       assert.equal(legacy.headers['content-type'], 'application/json');
       assert.deepEqual(JSON.parse(legacy.body).versions, ['v1']);
       const groups = JSON.parse((await request(double, { path: '/apis', headers: bearer(double.gatewayToken) })).body);
-      assert.deepEqual(groups.groups.map((g: { name: string }) => g.name), ['authentication.k8s.io']);
+      assert.deepEqual(groups.groups.map((g: { name: string }) => g.name), ['apps', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
     });
 
     test('kubectl get ns, create/get/delete configmap', async () => {
