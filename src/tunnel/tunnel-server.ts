@@ -31,7 +31,8 @@ export function serveTunnel(socket: Duplex, handlers: TunnelHandlers): Promise<S
   });
   return new Promise((resolve) => {
     server.once('session', (session: ServerHttp2Session) => {
-      session.on('error', (e) => process.env.KG_DEBUG && console.error('server session error', e));
+      // Errors end the session; its 'close' is what the caller hears.
+      session.on('error', () => {});
       session.once('remoteSettings', () => session.setLocalWindowSize(CONNECTION_WINDOW));
       keepSessionAlive(session as Http2Session);
       socket.once('close', () => session.destroy());

@@ -16,6 +16,8 @@ import { ADMIN_PASSWORD, call, createUser, freePort, login, startTestGateway, ty
 import { startIsolatedCluster, type IsolatedCluster } from '../support/isolated-cluster.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { pollUntil } from './support.js';
+import { connect as tlsConnect } from 'node:tls';
+import { newNonce, proof } from '../../src/agents/peer-auth.js';
 
 function haproxyConfig(port: number, backends: string[]): string {
   return [
@@ -49,6 +51,7 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
   let admin: string;
   let alice: string;
   let agentToken: string;
+  let databaseUrl: string;
 
   const holder = (): TestGateway | undefined => [a, b].find((g) => g.logs.some((l) => l.includes('"msg":"agent connected"')));
   const pods = (gw: TestGateway) => call(gw, 'GET', '/k8s/clusters/edge/api/v1/namespaces/default/pods', { token: alice });
@@ -56,7 +59,7 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
   before(async () => {
     assert.equal(spawnSync('haproxy', ['-v']).status, 0, 'haproxy is needed (apt-get install haproxy; .ci/run installs it)');
     pg = await startTestPostgres();
-    const databaseUrl = await pg.createDatabase('agent_ha');
+    databaseUrl = await pg.createDatabase('agent_ha');
     const lbPort = await freePort();
     lbUrl = `https://127.0.0.1:${lbPort}`;
     const [portA, portB] = [await freePort(), await freePort()];
@@ -103,6 +106,26 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
     // The other replica forwarded: the request still arrived as alice, with the agent's credential.
     const last = (await cluster.requests()).at(-1)!;
     assert.equal(last.effective?.username, 'alice');
+  });
+
+  it('refuses a peer link whose proof is not made with the replicas\' secret on this very TLS session', async () => {
+    const { rows } = await pg.query<{ id: string; peer_url: string }>('select id, peer_url from gateway_replicas', [], databaseUrl);
+    const target = rows.find((r) => r.peer_url === a.url.replace(/\/$/, ''))!;
+    assert.ok(target, 'replica A registered its peer URL');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: Number(new URL(a.url).port), rejectUnauthorized: false }, () => {
+        const nonce = newNonce();
+        // Right shape, wrong secret, and no binding to this session.
+        const forged = proof('not-the-secret', 'client', 'r-intruder', target.id, nonce, '');
+        s.write(`GET /v1/peers/connect HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: kubegate-tunnel.v1\r\nkubegate-peer-id: r-intruder\r\nkubegate-peer-target: ${target.id}\r\nkubegate-peer-nonce: ${nonce}\r\nkubegate-peer-proof: ${forged}\r\n\r\n`);
+      });
+      let text = '';
+      s.on('data', (c) => (text += c));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 403 /);
+    assert.ok(a.logs.some((l) => l.includes('refused a peer link')));
   });
 
   it('moves the agent to the other replica within seconds when its replica goes away', async () => {
