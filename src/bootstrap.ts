@@ -6,6 +6,9 @@ import { randomId } from './auth/tokens.js';
 import { GatewayError } from './errors.js';
 import type { Store } from './store/store.js';
 
+/** The first user's name; with `--local-login=false`, the only one who may log in with a password. */
+export const BOOTSTRAP_ADMIN = 'admin';
+
 /**
  * Creates `admin` when there are no users. A generated password is written once to `announce`
  * (the terminal), never to the logs. Replicas starting together on one empty PostgreSQL may all
@@ -16,7 +19,7 @@ export async function bootstrapAdmin(store: Store, log: Logger, password: string
   const generated = password === undefined;
   const secret = password ?? randomBytes(18).toString('base64url');
   try {
-    await store.createUser({ id: randomId('u-'), username: 'admin', passwordHash: await hashPassword(secret), groups: [], admin: true, enabled: true });
+    await store.createUser({ id: randomId('u-'), username: BOOTSTRAP_ADMIN, passwordHash: await hashPassword(secret), groups: [], admin: true, enabled: true });
   } catch (err) {
     if (err instanceof GatewayError && err.reason === 'Conflict') {
       log.info({ user: 'admin' }, 'another replica created the first administrator');

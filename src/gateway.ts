@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApiApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
+import { bearerAuthenticator } from './auth/bearer-authenticator.js';
 import { BAD_TOKENS_PER_ADDRESS, FailureThrottle } from './auth/failure-throttle.js';
+import { IdTokenAuthenticator } from './auth/id-token-authenticator.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { LocalUsers } from './auth/local-users.js';
 import { PasswordLogin } from './auth/login.js';
+import { OidcIdentityProvider } from './auth/oidc/oidc-identity-provider.js';
 import { PgRevocationBus } from './auth/pg-revocation-bus.js';
 import { LocalRevocationBus, type RevocationBus } from './auth/revocations.js';
 import { StoreTokenAuthenticator } from './auth/store-authenticator.js';
@@ -141,7 +144,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
   const metrics = new GatewayMetrics();
-  const cache = new CachedTokenAuthenticator(timedAuthenticator(new StoreTokenAuthenticator(store, options.clock), metrics.storeLookup), {
+  const sso = config.oidc && new OidcIdentityProvider({ config: config.oidc, store, revocations, log, clock: options.clock });
+  const kubegateTokens = timedAuthenticator(new StoreTokenAuthenticator(store, options.clock), metrics.storeLookup);
+  // Bearer ID tokens only with --oidc-accept-id-tokens; the cache in front serves both kinds.
+  const idTokens = sso?.acceptsBearerTokens ? new IdTokenAuthenticator(sso, store, log) : undefined;
+  const cache = new CachedTokenAuthenticator(bearerAuthenticator(kubegateTokens, idTokens), {
     successTtlMs: config.authCacheTtlMs,
     failureTtlMs: FAILURE_TTL_MS,
     maxEntries: config.authCacheSize,
@@ -189,7 +196,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     trust,
     metricsToken: config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined,
     bodyTimeoutMs: config.bodyTimeoutMs,
-    login: new PasswordLogin({ providers: [new LocalUsers(store)], onAttempt: (ok) => metrics.logins.inc({ result: ok ? 'ok' : 'failed' }), clock: options.clock }),
+    login: new PasswordLogin({
+      providers: [new LocalUsers(store, { adminOnly: !config.localLogin })],
+      onAttempt: (ok) => metrics.logins.inc({ result: ok ? 'ok' : 'failed' }),
+      clock: options.clock,
+    }),
+    localLogin: config.localLogin,
+    sso,
   };
   const proxy = createProxyHandler({
     authenticator: cache,

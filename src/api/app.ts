@@ -9,6 +9,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { auditApiCalls } from './audit.js';
 import { requestIdOf } from './request-identity.js';
 import { sessionRoutes } from './routes/session.js';
+import { ssoRoutes } from './routes/sso.js';
+import { ssoBrowserRoutes } from './routes/sso-browser.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { clusterRoutes } from './routes/clusters.js';
@@ -37,7 +39,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   v1.use(requireJsonBody, bodyDeadline(ctx.bodyTimeoutMs), express.json({ limit: BODY_LIMIT, strict: true }));
   const any = requireToken(ctx.authenticator, ctx.lastUsed, 'any');
   const unscoped = requireToken(ctx.authenticator, ctx.lastUsed, 'unscoped');
-  v1.use(sessionRoutes(ctx, { any }));
+  v1.use(sessionRoutes(ctx, { any }), ssoRoutes(ctx), ssoBrowserRoutes(ctx));
   // The import URL's secret is its only credential (it works once): before any token check.
   v1.use(clusterImportRoutes(ctx));
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.

@@ -20,6 +20,8 @@ export function requireToken(authenticator: TokenAuthenticator, lastUsed: LastUs
     const result = await authenticator.authenticate(presented.token);
     if (!result.authenticated) throw unauthorized(result.reason === 'expired' ? 'token has expired' : 'Unauthorized');
     const identity = result.identity;
+    // Bearer ID tokens are for kubectl on /k8s only: they must not mint kubegate tokens that outlive them.
+    if (identity.token.kind === 'id-token') throw unauthorized('ID tokens are accepted only on /k8s/...; log in for a kubegate token');
     // The cookie only ever carries a UI login; any other token in it was not put there by us.
     if (presented.viaCookie && identity.token.kind !== 'session') throw unauthorized();
     if (audience === 'agent') {
@@ -30,7 +32,7 @@ export function requireToken(authenticator: TokenAuthenticator, lastUsed: LastUs
       throw new GatewayError('Forbidden', 'a cluster-scoped token can only be used for that cluster, /v1/me and /v1/logout');
     }
     setIdentity(req, identity);
-    lastUsed.record(identity.token.id);
+    lastUsed.record(identity.token);
     next();
   };
 }

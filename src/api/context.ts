@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import type { PasswordLogin } from '../auth/login.js';
+import type { OidcIdentityProvider } from '../auth/oidc/oidc-identity-provider.js';
 import type { RevocationBus } from '../auth/revocations.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { ClusterDirectory } from '../upstream/cluster-directory.js';
@@ -32,6 +33,10 @@ export interface ApiContext {
   trust: ProxyTrust;
   /** Password logins over the identity providers, with their failure backoff. */
   login: PasswordLogin;
+  /** False: only the bootstrap administrator logs in with a password (`--local-login=false`). */
+  localLogin: boolean;
+  /** Single sign-on (`--oidc-issuer-url`); undefined when not configured. */
+  sso: OidcIdentityProvider | undefined;
   /** API request bodies must arrive within this time. */
   bodyTimeoutMs: number;
   /** Bearer token `/metrics` requires, when configured. */

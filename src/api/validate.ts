@@ -30,6 +30,16 @@ export const GroupSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@:/-]*$/, 'must be letters, digits and . _ @ : / -')
   .refine((g) => !g.startsWith('system:') && g !== 'kubegate:authenticated', 'system: groups and kubegate:authenticated are reserved');
 
+/**
+ * A user or group a membership names: local names (above) or names an identity provider gave
+ * (`https://idp.example.com#alice`, `oidc:Platform Team`): printable, at most 256 characters.
+ */
+export const PrincipalNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((n) => !/\p{Cc}/u.test(n) && n.trim() === n, 'must be printable, without spaces around it');
+
 export const PasswordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
 
 export const ClusterIdSchema = z.string().refine(isDnsLabel, 'must be a DNS-1123 label (lower-case letters, digits and -)');

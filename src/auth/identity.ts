@@ -8,8 +8,10 @@ export const AUTHENTICATED_GROUP = 'kubegate:authenticated';
 export const TOKEN_ID_EXTRA = 'kubegate.io/token-id';
 
 export interface TokenInfo {
+  /** A stored token's id; for a bearer ID token, `idt-` and a hash of it (it is not stored). */
   id: string;
-  kind: TokenKind;
+  /** `id-token`: the OpenID provider's ID token as a bearer (`--oidc-accept-id-tokens`, /k8s only). */
+  kind: TokenKind | 'id-token';
   /** The only cluster this token works for, when scoped. */
   clusterId: string | null;
   /** Epoch ms, or null for no expiry. */

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import type { TokenInfo } from './identity.js';
 
 export class LastUsedRecorder {
   private pending = new Map<string, Date>();
@@ -20,8 +21,10 @@ export class LastUsedRecorder {
     this.timer.unref();
   }
 
-  /** Notes a use of `tokenId` at `now` (cheap: a map lookup on most calls). */
-  record(tokenId: string, now = Date.now()): void {
+  /** Notes a use of a token at `now` (cheap: a map lookup on most calls); ID tokens are not stored, so not recorded. */
+  record(token: Pick<TokenInfo, 'id' | 'kind'>, now = Date.now()): void {
+    if (token.kind === 'id-token') return;
+    const tokenId = token.id;
     const last = this.recorded.get(tokenId);
     if (last !== undefined && now - last < this.resolutionMs) return;
     this.recorded.set(tokenId, now);

@@ -4,9 +4,11 @@
  * everything else gets a `GatewayConfig`.
  */
 import { ConfigError } from '../errors.js';
+import { OIDC_SETTINGS, oidcConfigOf, type OidcConfig } from './oidc-config.js';
 import { defineCommand, readSettings, settingName, commandHelp } from './settings.js';
 import {
   parseBaseUrl,
+  parseBoolean,
   parseCount,
   parseDuration,
   parseListen,
@@ -50,6 +52,10 @@ export interface GatewayConfig {
   headerTimeoutMs: number;
   /** Management API bodies must arrive within this time; proxied bodies stream without a limit. */
   bodyTimeoutMs: number;
+  /** False: password logins only for the bootstrap administrator (`admin`). */
+  localLogin: boolean;
+  /** Single sign-on; undefined when no provider is configured. */
+  oidc: OidcConfig | undefined;
 }
 
 const count = (min: number, max?: number) => (name: string, raw: string) => parseCount(name, raw, min, max);
@@ -122,6 +128,14 @@ export const SERVE_COMMAND = defineCommand({
       help: 'file holding a bearer token that /metrics requires',
       parse: parsePath,
     },
+    localLogin: {
+      flag: 'local-login',
+      env: 'KUBEGATE_LOCAL_LOGIN',
+      default: 'true',
+      help: 'password logins for local users; false: only the bootstrap admin',
+      parse: parseBoolean,
+    },
+    ...OIDC_SETTINGS,
   },
 });
 
@@ -157,6 +171,8 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     metricsTokenFile: v.metricsTokenFile,
     headerTimeoutMs: v.headerTimeout,
     bodyTimeoutMs: v.bodyTimeout,
+    localLogin: v.localLogin,
+    oidc: oidcConfigOf(v),
   };
 }
 

@@ -17,6 +17,11 @@ export interface Setting {
   default?: string;
   /** A flag that takes no value (`--plain-http`); from the environment `true`/`false`. */
   boolean?: boolean;
+  /**
+   * A flag that may be given more than once (`--oidc-required-claim a=b --oidc-required-claim
+   * c=d`); its values reach `parse` joined by commas, as the environment variable spells them.
+   */
+  repeatable?: boolean;
   required?: boolean;
   /** What `--help` and the reference say. */
   help: string;
@@ -60,9 +65,9 @@ const FALSE = new Set(['false', '0', 'no', 'off', '']);
 
 /** Reads a command's settings from its arguments and environment, once; throws `ConfigError`. */
 export function readSettings<T extends SettingsTable>(spec: CommandSpec<T>, argv: readonly string[], env: NodeJS.ProcessEnv = {}): SettingValues<T> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const s of Object.values(spec.settings)) if (s.flag !== undefined) options[s.flag] = { type: s.boolean ? 'boolean' : 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const s of Object.values(spec.settings)) if (s.flag !== undefined) options[s.flag] = { type: s.boolean ? 'boolean' : 'string', multiple: s.repeatable === true };
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -74,7 +79,9 @@ export function readSettings<T extends SettingsTable>(spec: CommandSpec<T>, argv
   const raws = new Map<string, string | boolean | undefined>();
   const missing: string[] = [];
   for (const [key, s] of Object.entries(spec.settings)) {
-    let raw: string | boolean | undefined = s.flag === undefined ? undefined : values[s.flag];
+    const given = s.flag === undefined ? undefined : values[s.flag];
+    // A repeated flag: one empty value is as empty as `--flag ''`.
+    let raw: string | boolean | undefined = Array.isArray(given) ? (given.includes('') ? '' : given.join(',')) : given;
     if (raw === undefined && s.env !== undefined && env[s.env] !== undefined && env[s.env] !== '') raw = env[s.env];
     if (raw === '' && s.flag !== undefined) throw new ConfigError(`${settingName(s)} must not be empty`);
     raw ??= s.default;
@@ -120,7 +127,7 @@ export function commandHelp(spec: CommandSpec): string {
   const envOnly = Object.values(spec.settings).filter((s) => s.flag === undefined && !s.hidden);
   if (flags.length) {
     lines.push(flags.some((s) => s.env) ? 'Flags (environment, default):' : 'Flags:');
-    for (const s of flags) lines.push(`  ${(s.boolean ? `--${s.flag}` : `--${s.flag} VALUE`).padEnd(30)} ${s.help}${annotation(s)}`);
+    for (const s of flags) lines.push(`  ${(s.boolean ? `--${s.flag}` : `--${s.flag} VALUE`).padEnd(30)} ${s.help}${s.repeatable ? ' (repeatable)' : ''}${annotation(s)}`);
   }
   if (envOnly.length) {
     lines.push('', 'Environment:');
@@ -135,7 +142,8 @@ export function settingsMarkdown(spec: CommandSpec): string {
     const flag = s.flag === undefined ? '—' : `\`--${s.flag}\``;
     const env = s.env ? `\`${s.env}\`` : '—';
     const dflt = s.required ? 'required' : s.default !== undefined && !s.boolean ? `\`${s.default}\`` : s.boolean ? 'off' : 'unset';
-    return `| ${flag} | ${env} | ${dflt} | ${s.help.replace(/\|/g, '\\|')} |`;
+    const help = s.repeatable ? `${s.help} (repeatable)` : s.help;
+    return `| ${flag} | ${env} | ${dflt} | ${help.replace(/\|/g, '\\|')} |`;
   });
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }

@@ -1,12 +1,14 @@
 /**
  * The one place errors become responses: Kubernetes `Status` objects on `/k8s/...` (so kubectl
- * prints `error: You must be logged in to the server (Unauthorized)`), and the docs/reference/api.md shape
- * `{"error":{code,reason,message}}` everywhere else.
+ * prints `error: You must be logged in to the server (Unauthorized)`), the docs/reference/api.md shape
+ * `{"error":{code,reason,message}}` on the API, and a plain page for the browser's single sign-on
+ * steps (the provider redirects a browser there: it must read a message, never a stack trace).
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { toGatewayError, type GatewayError } from '../errors.js';
+import { PAGE_HEADERS } from './page-headers.js';
 
 /** The Kubernetes `Status` body for an error. */
 export function statusBody(err: GatewayError): string {
@@ -26,13 +28,31 @@ export function apiErrorBody(err: GatewayError): string {
   return JSON.stringify({ error: { code: err.code, reason: err.reason, message: err.message } });
 }
 
-function send(res: ServerResponse, err: GatewayError, body: string, requestId?: string): void {
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The HTML page for an error a browser lands on, with the message and a way back. */
+export function errorPageBody(err: GatewayError): string {
+  const title = err.code >= 500 ? 'Single sign-on is unavailable' : 'Single sign-on did not work';
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${title} · kubegate</title><link rel="stylesheet" href="/ui/app.css"></head>`,
+    '<body><main class="narrow"><div class="card" role="alert">',
+    `<h1>${title}</h1><p>${escapeHtml(err.message[0]!.toUpperCase() + err.message.slice(1))}.</p>`,
+    `<p class="muted small">(${err.code} ${err.reason})</p>`,
+    '<p><a href="/">Back to the login page</a></p>',
+    '</div></main></body></html>',
+  ].join('\n');
+}
+
+function send(res: ServerResponse, err: GatewayError, body: string, requestId?: string, type = 'application/json'): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const headers: Record<string, string | number> = {
-    'Content-Type': 'application/json',
+    ...(type === 'application/json' ? {} : PAGE_HEADERS),
+    'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
@@ -54,6 +74,13 @@ export function sendStatus(res: ServerResponse, error: unknown, requestId?: stri
 export function sendApiError(res: ServerResponse, error: unknown, requestId?: string): GatewayError {
   const err = toGatewayError(error);
   send(res, err, apiErrorBody(err), requestId);
+  return err;
+}
+
+/** Answers a browser's single sign-on step with an error page. */
+export function sendErrorPage(res: ServerResponse, error: unknown, requestId?: string): GatewayError {
+  const err = toGatewayError(error);
+  send(res, err, errorPageBody(err), requestId, 'text/html; charset=utf-8');
   return err;
 }
 

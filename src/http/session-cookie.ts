@@ -42,7 +42,7 @@ export function clearedSessionCookies(): string[] {
 }
 
 /** Every value of cookie `name` in the request (a repeated name is suspicious: cookie tossing). */
-function cookieValues(req: IncomingMessage, name: string): string[] {
+export function cookieValues(req: IncomingMessage, name: string): string[] {
   const values: string[] = [];
   for (const line of req.headersDistinct.cookie ?? []) {
     for (const pair of line.split(';')) {

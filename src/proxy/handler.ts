@@ -72,7 +72,7 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
     // Order matters (CVE-2021-31999): strip what the client sent, then add our own identity.
     { name: 'strip client identity', run: (s) => s.setHeaders(stripClientIdentity(s.req, { trustForwarded: trust.trustsForwarded(s.req), upgrade: s.upgrade })) },
     { name: 'impersonate', run: (s) => void impersonate(s.headers, s.user, s.route) },
-    { name: 'record use', run: (s) => lastUsed.record(s.user.token.id) },
+    { name: 'record use', run: (s) => lastUsed.record(s.user.token) },
   ];
 }
 

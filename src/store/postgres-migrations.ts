@@ -165,6 +165,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'user source (local or oidc:<issuer>) and provider subject, for single sign-on',
+    sql: `
+      alter table users add column source text not null default 'local';
+      alter table users add column subject text;
+    `,
+  },
+  {
     version: 6,
     name: 'agent clusters: connection kind, one-use import, replica registry, shared secrets',
     sql: `

@@ -17,7 +17,7 @@ const statement = (name: string, text: string): Statement => ({ name: `kubegate_
 export const SQL = {
   ping: statement('ping', 'select 1'),
 
-  insertUser: statement('insert_user', `insert into users (${USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${USER_COLUMNS}`),
+  insertUser: statement('insert_user', `insert into users (${USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning ${USER_COLUMNS}`),
   getUser: statement('get_user', `select ${USER_COLUMNS} from users where id = $1`),
   getUserByUsername: statement('get_user_by_username', `select ${USER_COLUMNS} from users where username = $1`),
   listUsers: statement('list_users', `select ${USER_COLUMNS} from users order by username collate "C"`),
@@ -26,7 +26,7 @@ export const SQL = {
   updateUser: statement(
     'update_user',
     `update users set password_hash = coalesce($2, password_hash), groups_json = coalesce($3, groups_json),
-       admin = coalesce($4, admin), enabled = coalesce($5, enabled), updated_at = $6
+       admin = coalesce($4, admin), enabled = coalesce($5, enabled), updated_at = $6, username = coalesce($7, username)
      where id = $1
      returning ${USER_COLUMNS}`,
   ),
@@ -39,7 +39,7 @@ export const SQL = {
     'get_token_verdict',
     `select t.id, t.kind, t.user_id, t.cluster_id, t.description, t.secret_hash, t.created_at, t.expires_at, t.last_used_at,
        u.username as u_username, u.groups_json as u_groups_json, u.admin as u_admin, u.enabled as u_enabled,
-       u.created_at as u_created_at, u.updated_at as u_updated_at
+       u.source as u_source, u.subject as u_subject, u.created_at as u_created_at, u.updated_at as u_updated_at
      from tokens t left join users u on u.id = t.user_id
      where t.id = $1`,
   ),

@@ -3,7 +3,7 @@
  * milliseconds (PostgreSQL `bigint`, parsed to numbers by postgres-connection.ts), lists and
  * objects JSON text, flags booleans (PostgreSQL) or 0/1 (SQLite).
  */
-import type { Change, Cluster, Member, ReplicaRecord, MemberRole, TokenKind, TokenRecord, User, UserWithPassword } from './store.js';
+import type { Change, Cluster, Member, ReplicaRecord, MemberRole, TokenKind, TokenRecord, User, UserSource, UserWithPassword } from './store.js';
 
 /** A flag column: PostgreSQL `boolean`, SQLite integer 0/1. */
 export type Flag = boolean | number;
@@ -15,6 +15,8 @@ export interface UserRow {
   groups_json: string;
   admin: Flag;
   enabled: Flag;
+  source: string;
+  subject: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -37,6 +39,8 @@ export interface VerdictRow extends TokenRow {
   u_groups_json: string;
   u_admin: Flag;
   u_enabled: Flag;
+  u_source: string;
+  u_subject: string | null;
   u_created_at: number;
   u_updated_at: number;
 }
@@ -67,7 +71,7 @@ export interface ChangeRow {
   cluster_id: string | null;
 }
 
-export const USER_COLUMNS = 'id, username, password_hash, groups_json, admin, enabled, created_at, updated_at';
+export const USER_COLUMNS = 'id, username, password_hash, groups_json, admin, enabled, source, subject, created_at, updated_at';
 export const TOKEN_COLUMNS = 'id, kind, user_id, cluster_id, description, secret_hash, created_at, expires_at, last_used_at';
 export const CLUSTER_COLUMNS =
   'id, name, server, ca_data, insecure_skip_tls_verify, credential_json, authorized_endpoint_json, created_at, updated_at, connection';
@@ -79,6 +83,8 @@ export function toUser(r: Omit<UserRow, 'password_hash'>): User {
     groups: JSON.parse(r.groups_json) as string[],
     admin: r.admin === true || r.admin === 1,
     enabled: r.enabled === true || r.enabled === 1,
+    source: r.source as UserSource,
+    subject: r.subject,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
@@ -111,6 +117,8 @@ export function verdictUser(r: VerdictRow): User | null {
     groups_json: r.u_groups_json,
     admin: r.u_admin,
     enabled: r.u_enabled,
+    source: r.u_source,
+    subject: r.u_subject,
     created_at: r.u_created_at,
     updated_at: r.u_updated_at,
   });

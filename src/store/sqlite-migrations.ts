@@ -163,6 +163,18 @@ export const MIGRATIONS: readonly Migration[] = [
       end;
     `,
   },
+  // Version 4 by agreement (3 and 5 belong to work landing beside it); versions only increase.
+  {
+    version: 4,
+    name: 'user source (local or oidc:<issuer>) and provider subject, for single sign-on',
+    // Single sign-on users live in the users table like local ones (so tokens, memberships, the
+    // verdict cache and the webhook's copy treat them alike); their id is derived from issuer and
+    // subject (auth/oidc/provisioning.ts), and they have no password (an empty hash never verifies).
+    sql: `
+      alter table users add column source text not null default 'local';
+      alter table users add column subject text;
+    `,
+  },
   {
     version: 6,
     name: 'agent clusters: connection kind, one-use import, replica registry, shared secrets',

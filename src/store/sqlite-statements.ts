@@ -10,14 +10,14 @@ export function prepareStatements(db: Db) {
 
     insertUser: db.prepare<UserRow>(
       `insert into users (${USER_COLUMNS})
-       values (@id, @username, @password_hash, @groups_json, @admin, @enabled, @created_at, @updated_at)`,
+       values (@id, @username, @password_hash, @groups_json, @admin, @enabled, @source, @subject, @created_at, @updated_at)`,
     ),
     getUser: db.prepare<[string], UserRow>(`select ${USER_COLUMNS} from users where id = ?`),
     getUserByUsername: db.prepare<[string], UserRow>(`select ${USER_COLUMNS} from users where username = ?`),
     listUsers: db.prepare<[], UserRow>(`select ${USER_COLUMNS} from users order by username`),
     countUsers: db.prepare<[], number>('select count(*) from users').pluck(),
     updateUser: db.prepare<UserRow>(
-      `update users set password_hash = @password_hash, groups_json = @groups_json, admin = @admin,
+      `update users set username = @username, password_hash = @password_hash, groups_json = @groups_json, admin = @admin,
          enabled = @enabled, updated_at = @updated_at
        where id = @id`,
     ),
@@ -31,7 +31,8 @@ export function prepareStatements(db: Db) {
     // The authenticator's cache-miss path: token and owner in one indexed lookup.
     getTokenVerdict: db.prepare<[string], VerdictRow>(
       `select t.*, u.username as u_username, u.groups_json as u_groups_json,
-         u.admin as u_admin, u.enabled as u_enabled, u.created_at as u_created_at, u.updated_at as u_updated_at
+         u.admin as u_admin, u.enabled as u_enabled, u.source as u_source, u.subject as u_subject,
+         u.created_at as u_created_at, u.updated_at as u_updated_at
        from tokens t left join users u on u.id = t.user_id
        where t.id = ?`,
     ),

@@ -86,7 +86,7 @@ class SqliteStore implements Store {
   async createUser(user: NewUser): Promise<User> {
     return guard(() => {
       const now = Date.now();
-      const row = userRow({ ...user, createdAt: new Date(now), updatedAt: new Date(now) });
+      const row = userRow({ ...user, source: user.source ?? 'local', subject: user.subject ?? null, createdAt: new Date(now), updatedAt: new Date(now) });
       onUnique(() => this.q.insertUser.run(row), {
         'users.username': `user "${user.username}" already exists`,
         'users.id': `user id "${user.id}" already exists`,
@@ -119,13 +119,14 @@ class SqliteStore implements Store {
         const cur = toUserWithPassword(current);
         const row = userRow({
           ...cur,
+          username: patch.username ?? cur.username,
           passwordHash: patch.passwordHash ?? cur.passwordHash,
           groups: patch.groups ?? cur.groups,
           admin: patch.admin ?? cur.admin,
           enabled: patch.enabled ?? cur.enabled,
           updatedAt: new Date(),
         });
-        this.q.updateUser.run(row);
+        onUnique(() => this.q.updateUser.run(row), { 'users.username': `user "${row.username}" already exists` });
         return toUser(row);
       })(),
     );
@@ -339,6 +340,8 @@ function userRow(u: UserWithPassword): UserRow {
     groups_json: JSON.stringify(u.groups),
     admin: u.admin ? 1 : 0,
     enabled: u.enabled ? 1 : 0,
+    source: u.source,
+    subject: u.subject,
     created_at: u.createdAt.getTime(),
     updated_at: u.updatedAt.getTime(),
   };

@@ -10,12 +10,18 @@ export type TokenKind = 'session' | 'api' | 'kubeconfig' | 'agent';
 
 export type MemberRole = 'owner' | 'member';
 
+/** Where a user comes from: `local` (created by an admin), or `oidc:<issuer>` (single sign-on). */
+export type UserSource = 'local' | `oidc:${string}`;
+
 export interface User {
   id: string;
   username: string;
   groups: string[];
   admin: boolean;
   enabled: boolean;
+  source: UserSource;
+  /** The provider's `sub` for single sign-on users; null for local ones. */
+  subject: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -28,13 +34,19 @@ export interface UserWithPassword extends User {
 export interface NewUser {
   id: string;
   username: string;
+  /** Empty for single sign-on users: they have no password. */
   passwordHash: string;
   groups: string[];
   admin: boolean;
   enabled: boolean;
+  /** Default `local`. */
+  source?: UserSource;
+  subject?: string | null;
 }
 
 export interface UserPatch {
+  /** Single sign-on users are renamed when the provider's username for them changes. */
+  username?: string;
   passwordHash?: string;
   groups?: string[];
   admin?: boolean;

@@ -7,24 +7,12 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { ApiContext } from '../api/context.js';
+import { uiSession } from '../api/login-outcome.js';
 import { parseBody } from '../api/validate.js';
 import { GatewayError } from '../errors.js';
-import { readSettings } from '../settings.js';
-import { clearedSessionCookies, refuseCrossSite, sessionCookies } from '../http/session-cookie.js';
+import { PAGE_HEADERS } from '../http/page-headers.js';
+import { clearedSessionCookies, refuseCrossSite } from '../http/session-cookie.js';
 import { loadStaticFiles, STATIC_DIR } from './static-files.js';
-
-/** The policy of every UI response: no inline script or style, nothing from elsewhere, no framing. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
-const SECURITY_HEADERS = {
-  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
 
 const LoginSchema = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) }).strict();
 
@@ -41,27 +29,23 @@ export function uiRoutes(ctx: ApiContext): Router {
     const file = req.method === 'GET' || req.method === 'HEAD' ? files.get(req.path) : undefined;
     if (!file) return next();
     // No ETags in this app, so `no-cache` refetches: small files, and never a stale script.
-    res.set({ ...SECURITY_HEADERS, 'Content-Type': file.type, 'Cache-Control': 'no-cache' }).send(file.body);
+    res.set({ ...PAGE_HEADERS, 'Content-Type': file.type, 'Cache-Control': 'no-cache' }).send(file.body);
   });
 
   r.post('/ui/login', requireJson, express.json({ limit: '8kb', strict: true }), async (req, res) => {
     // Login CSRF: another site must not log the victim into the attacker's account.
     refuseCrossSite(req);
     const user = await ctx.login.login(parseBody(req, LoginSchema), ctx.trust.clientAddress(req));
-    const issued = await ctx.tokens.issue({ kind: 'session', userId: user.id, clusterId: null, description: 'web UI login' });
-    // The cookie lives as long as the token (the issuer's TTL: session-ttl-minutes, capped).
-    const settings = await readSettings(ctx.store);
-    const maxAge = Math.min(settings['session-ttl-minutes'], settings['auth-token-max-ttl-minutes']) * 60;
-    ctx.log.info({ user: user.username, tokenId: issued.tokenId }, 'web UI login');
+    const session = await uiSession(ctx, user, 'web UI login');
     res
       .status(200)
-      .set({ ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Set-Cookie': sessionCookies(issued.token, maxAge) })
-      .json({ username: user.username, admin: user.admin, expiresAt: issued.expiresAt?.toISOString() ?? null });
+      .set({ ...PAGE_HEADERS, 'Cache-Control': 'no-store', 'Set-Cookie': session.cookies })
+      .json({ username: user.username, admin: user.admin, expiresAt: session.expiresAt?.toISOString() ?? null });
   });
 
   r.post('/ui/logout', (req, res) => {
     refuseCrossSite(req);
-    res.status(204).set({ ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'Set-Cookie': clearedSessionCookies() }).end();
+    res.status(204).set({ ...PAGE_HEADERS, 'Cache-Control': 'no-store', 'Set-Cookie': clearedSessionCookies() }).end();
   });
 
   return r;

@@ -277,7 +277,9 @@ describe('clusters API', () => {
       ['an unknown kind', 'role:admin'],
       ['an empty name', 'user:'],
       ['a reserved group', 'group:system:masters'],
-      ['a username with spaces', 'user:a b'],
+      ['a control character in the name', 'user:a\tb'],
+      ['spaces around the name', 'group: ops '],
+      ['a name over 256 characters', `user:${'a'.repeat(257)}`],
       ['a number', 7],
     ];
     for (const [what, principal] of badPrincipals) {
@@ -286,6 +288,15 @@ describe('clusters API', () => {
         assertApiError(res, 400, 'BadRequest', /^principal: /);
       });
     }
+
+    it('accepts the names an identity provider gives (issuer-prefixed users, groups with spaces and colons)', async () => {
+      for (const principal of ['user:https://idp.example.com#alice', 'group:oidc:Platform Team', 'user:jane.doe@example.com']) {
+        const res = await call(gw, 'PUT', '/v1/clusters/alpha/members', { token: admin, body: { principal, role: 'member' } });
+        assert.equal(res.status, 200, res.text);
+        const gone = await call(gw, 'DELETE', `/v1/clusters/alpha/members/${encodeURIComponent(principal)}`, { token: admin });
+        assert.equal(gone.status, 204, gone.text);
+      }
+    });
 
     it('refuses a bad role and a bad principal in the DELETE path (400)', async () => {
       assertApiError(

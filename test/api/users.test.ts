@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { assertApiError, putMember, registerCluster } from './fixtures.js';
 
-const USER_KEYS = ['id', 'username', 'groups', 'admin', 'enabled', 'createdAt', 'updatedAt'];
+const USER_KEYS = ['id', 'username', 'groups', 'admin', 'enabled', 'source', 'subject', 'createdAt', 'updatedAt'];
 
 describe('users API', () => {
   let gw: TestGateway;
@@ -39,6 +39,7 @@ describe('users API', () => {
       assert.deepEqual(res.body.groups, ['dev', 'ops']);
       assert.equal(res.body.admin, false);
       assert.equal(res.body.enabled, true);
+      assert.deepEqual([res.body.source, res.body.subject], ['local', null]);
       assert.ok(!res.text.includes('carol-password'), 'the password is not echoed');
       assert.ok(!res.text.includes('argon2'), 'no hash in the answer');
       carolId = res.body.id;

@@ -11,7 +11,7 @@ import type { NewCluster, NewToken, NewUser, Store, TokenRecord } from '../../sr
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
 
 function newUser(username: string, extra: Partial<NewUser> = {}): NewUser {
-  return { id: `u-${username}`, username, passwordHash: HASH, groups: ['zeta', 'alpha'], admin: false, enabled: true, ...extra };
+  return { id: `u-${username}`, username, passwordHash: HASH, groups: ['zeta', 'alpha'], admin: false, enabled: true, source: 'local', subject: null, ...extra };
 }
 
 function newToken(id: string, extra: Partial<NewToken> = {}): NewToken {
@@ -145,6 +145,29 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         assert.equal((await store.getUserByUsername('alice'))?.passwordHash, 'new-hash');
         assert.equal((await store.updateUser('u-alice', { admin: true }))?.enabled, false);
         assert.equal(await store.updateUser('u-nobody', { admin: true }), undefined);
+      });
+
+      it('records where a user comes from: local unless said otherwise, or oidc:<issuer> with the subject', async () => {
+        const { source: _s, subject: _j, ...plain } = newUser('alice');
+        assert.deepEqual([(await store.createUser(plain)).source, (await store.getUser('u-alice'))?.subject], ['local', null]);
+        const sso = await store.createUser(newUser('bob', { id: 'u-oidc-bob', passwordHash: '', source: 'oidc:https://idp.example.com', subject: 'sub|42' }));
+        assert.deepEqual([sso.source, sso.subject], ['oidc:https://idp.example.com', 'sub|42']);
+        assert.deepEqual(await store.getUser('u-oidc-bob'), sso);
+        assert.deepEqual((await store.listUsers()).map((u) => u.source), ['local', 'oidc:https://idp.example.com']);
+        await store.createToken(newToken('t-bob', { userId: 'u-oidc-bob' }));
+        assert.equal((await store.getTokenVerdict('t-bob'))?.user?.source, 'oidc:https://idp.example.com');
+        assert.equal((await store.getUserByUsername('bob'))?.passwordHash, '');
+      });
+
+      it('renames a user (the provider renamed them); a name already taken is a Conflict and changes nothing', async () => {
+        await store.createUser(newUser('alice'));
+        await store.createUser(newUser('bob'));
+        assert.equal((await store.updateUser('u-alice', { username: 'alice.smith', groups: ['ops'] }))?.username, 'alice.smith');
+        assert.equal((await store.getUserByUsername('alice.smith'))?.id, 'u-alice');
+        assert.equal(await store.getUserByUsername('alice'), undefined);
+        await rejectsWith(store.updateUser('u-alice', { username: 'bob', groups: ['dev'] }), 'Conflict', /user "bob" already exists/);
+        const kept = await store.getUser('u-alice');
+        assert.deepEqual([kept?.username, kept?.groups], ['alice.smith', ['ops']]);
       });
 
       it('deletes a user and their tokens', async () => {

@@ -5,13 +5,14 @@ import { badRequest, notFound } from '../../errors.js';
 import { reachableCluster } from '../cluster-access.js';
 import type { ApiContext } from '../context.js';
 import { userOf } from '../request-identity.js';
-import { GroupSchema, NameSchema, parseBody } from '../validate.js';
+import { parseBody, PrincipalNameSchema } from '../validate.js';
 
 const PrincipalSchema = z.string().refine((p) => {
   const [kind, ...rest] = p.split(':');
   const name = rest.join(':');
-  if (kind === 'user') return NameSchema.safeParse(name).success;
-  if (kind === 'group') return GroupSchema.safeParse(name).success;
+  // Names a provider gave may hold characters local names may not; reserved groups stay refused.
+  if (kind === 'user') return PrincipalNameSchema.safeParse(name).success;
+  if (kind === 'group') return PrincipalNameSchema.safeParse(name).success && !name.startsWith('system:') && name !== 'kubegate:authenticated';
   return false;
 }, 'must be user:<username> or group:<name>');
 

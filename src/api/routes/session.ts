@@ -2,10 +2,9 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
-import { reachableCluster } from '../cluster-access.js';
+import { loginAnswer } from '../login-outcome.js';
 import { userOf } from '../request-identity.js';
 import { ClusterIdSchema, parseBody, TtlSchema } from '../validate.js';
-import { userView } from './views.js';
 
 const LoginSchema = z
   .object({
@@ -23,16 +22,7 @@ export function sessionRoutes(ctx: ApiContext, auth: { any: RequestHandler }): R
   r.post('/login', async (req, res) => {
     const body = parseBody(req, LoginSchema);
     const user = await ctx.login.login(body, ctx.trust.clientAddress(req));
-    if (body.clusterId !== undefined) await reachableCluster(ctx.store, user, body.clusterId);
-    const issued = await ctx.tokens.issue({
-      kind: 'session',
-      userId: user.id,
-      clusterId: body.clusterId ?? null,
-      description: body.description ?? 'login',
-      ttlSeconds: body.ttlSeconds,
-    });
-    ctx.log.info({ user: user.username, tokenId: issued.tokenId, cluster: issued.clusterId }, 'login');
-    res.status(201).json({ token: issued.token, tokenId: issued.tokenId, expiresAt: issued.expiresAt?.toISOString(), user: userView(user) });
+    res.status(201).json(await loginAnswer(ctx, user, body, 'login'));
   });
 
   r.post('/logout', auth.any, async (req, res) => {

@@ -67,9 +67,15 @@ export function userRoutes(ctx: ApiContext): Router {
     if (req.params.id === me.userId && (body.enabled === false || body.admin === false)) {
       throw badRequest('you cannot disable yourself or remove your own admin flag');
     }
+    const current = await ctx.store.getUser(req.params.id!);
+    if (!current) throw notFound('user not found');
+    // The provider owns these for single sign-on users: a password would bypass it, groups are replaced at each login.
+    if (current.source !== 'local' && (body.password !== undefined || body.groups !== undefined)) {
+      throw badRequest(`${body.password !== undefined ? 'password' : 'groups'}: ${current.username} signs in with single sign-on; the identity provider manages it`);
+    }
     const patch: UserPatch = { groups: body.groups, admin: body.admin, enabled: body.enabled };
     if (body.password !== undefined) patch.passwordHash = await hashPassword(body.password);
-    const user = await ctx.store.updateUser(req.params.id!, patch);
+    const user = await ctx.store.updateUser(current.id, patch);
     if (!user) throw notFound('user not found');
     // Any change can alter what the user may do; a disabled user's tokens stop at once.
     await ctx.revocations.publish({ type: 'user', userId: user.id });

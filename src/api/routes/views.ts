@@ -21,6 +21,8 @@ export function userView(u: User) {
     groups: u.groups,
     admin: u.admin,
     enabled: u.enabled,
+    source: u.source,
+    subject: u.subject,
     createdAt: u.createdAt.toISOString(),
     updatedAt: u.updatedAt.toISOString(),
   };
