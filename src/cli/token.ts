@@ -21,6 +21,13 @@ function parseServer(name: string, raw: string): string {
   return parseBaseUrl(name, raw).href.replace(/\/$/, '');
 }
 
+/** `8000,18000`: ports for the loopback redirect, tried in order; 0 is any free port. */
+function parsePorts(name: string, raw: string): number[] {
+  const ports = raw.split(',').map((p) => p.trim());
+  if (!ports.every((p) => /^\d{1,5}$/.test(p) && Number(p) <= 65535)) throw new ConfigError(`${name}: "${raw}" is not a comma-separated list of ports`);
+  return ports.map(Number);
+}
+
 function parseCaData(name: string, raw: string): string {
   const pem = Buffer.from(raw.trim(), 'base64').toString('utf8');
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`${name}: must be base64 of a PEM certificate`);
@@ -38,10 +45,17 @@ export const spec = defineCommand({
     server: { flag: 'server', help: "the gateway's public URL", parse: parseServer },
     cluster: { flag: 'cluster', help: 'the cluster id', parse: parseClusterId },
     logout: { flag: 'logout', boolean: true, help: 'revoke and forget cached credentials (all, one gateway\'s, or one cluster\'s)' },
-    username: { env: 'KUBEGATE_USERNAME', help: 'log in as this user (else ask on the terminal when kubectl has one)' },
+    username: { env: 'KUBEGATE_USERNAME', help: 'log in as this user with a password (else single sign-on when the gateway offers it, else ask on the terminal)' },
     password: { env: 'KUBEGATE_PASSWORD', help: 'and with this password' },
     caData: { env: 'KUBEGATE_GATEWAY_CA_DATA', help: 'the gateway CA, base64 PEM (else the system CAs)', parse: parseCaData },
     configDir: { env: 'KUBEGATE_CONFIG_DIR', help: 'where credentials are cached (default ~/.kubegate)', parse: parsePath },
+    browser: { env: 'KUBEGATE_BROWSER', help: 'single sign-on: the command that opens the login page (none: only print its URL)' },
+    loopbackPorts: {
+      env: 'KUBEGATE_LOOPBACK_PORTS',
+      default: '8000,18000',
+      help: 'single sign-on without a device flow: ports tried for the redirect to http://127.0.0.1:<port>/callback (0: any)',
+      parse: parsePorts,
+    },
     execInfo: { env: 'KUBERNETES_EXEC_INFO', help: 'set by kubectl: the ExecCredential version it reads and whether it has a terminal' },
   },
 });
@@ -66,6 +80,8 @@ async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     username: v.username,
     password: v.password,
     interactive: info.interactive,
+    browser: v.browser,
+    loopbackPorts: v.loopbackPorts,
   });
   process.stdout.write(execCredentialJson(info.apiVersion, credential.token, credential.expiresAt));
   return 0;

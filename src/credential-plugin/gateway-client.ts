@@ -1,7 +1,8 @@
 /**
- * The three gateway calls the plugin makes (docs/reference/api.md): `POST /v1/login`, `GET /v1/me` (is a cached
- * token still good?) and `POST /v1/logout`. TLS is always verified: against the gateway CA when
- * the kubeconfig carries one, else the system trust store.
+ * The gateway calls the plugin makes (docs/reference/api.md): `POST /v1/login`, `GET /v1/me` (is a cached
+ * token still good?), `POST /v1/logout`, and for single sign-on `GET /v1/login/methods` and the
+ * `/v1/oidc/…` steps (`sso-login.ts`). TLS is always verified: against the gateway CA when the
+ * kubeconfig carries one, else the system trust store.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -20,7 +21,7 @@ export interface LoginAnswer {
   expiresAt: Date;
 }
 
-interface RawResponse {
+export interface RawResponse {
   status: number;
   body: string;
 }
@@ -57,7 +58,7 @@ function send(target: GatewayTarget, method: string, path: string, options: { to
 }
 
 /** One line explaining why the gateway could not be reached. */
-function unreachable(target: GatewayTarget, err: unknown): PluginError {
+export function unreachable(target: GatewayTarget, err: unknown): PluginError {
   const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   if (TLS_ERRORS.has(code)) {
     const hint = target.caPem === undefined ? 'set KUBEGATE_GATEWAY_CA_DATA to its CA (base64 PEM)' : 'KUBEGATE_GATEWAY_CA_DATA does not match it';
@@ -66,7 +67,8 @@ function unreachable(target: GatewayTarget, err: unknown): PluginError {
   return new PluginError(`cannot reach the gateway at ${target.server} (${code})`);
 }
 
-function errorMessage(body: string): string | undefined {
+/** The gateway's error message in an API error answer. */
+export function errorMessage(body: string): string | undefined {
   try {
     const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
     return typeof message === 'string' ? message : undefined;
@@ -75,26 +77,51 @@ function errorMessage(body: string): string | undefined {
   }
 }
 
-/** Logs in for a token scoped to `clusterId`. */
-export async function login(target: GatewayTarget, credentials: { username: string; password: string; clusterId: string }): Promise<LoginAnswer> {
-  let res: RawResponse;
+/** A JSON call to the gateway; a PluginError when it cannot be reached. */
+export async function callGateway(target: GatewayTarget, method: string, path: string, json?: unknown, timeoutMs = 30_000): Promise<RawResponse> {
   try {
-    res = await send(target, 'POST', '/v1/login', {
-      json: { ...credentials, description: 'kubegate token plugin' },
-      timeoutMs: 30_000,
-    });
+    return await send(target, method, path, { json, timeoutMs });
   } catch (err) {
     throw unreachable(target, err);
   }
-  if (res.status !== 201) {
-    const why = errorMessage(res.body) ?? `HTTP ${res.status}`;
-    throw new PluginError(`login at ${target.server} as "${credentials.username}" failed: ${why}`);
+}
+
+/** A login answer's token, or a PluginError saying the answer was not one. */
+export function loginAnswerOf(target: GatewayTarget, res: RawResponse): LoginAnswer {
+  let body: { token?: unknown; tokenId?: unknown; expiresAt?: unknown };
+  try {
+    body = JSON.parse(res.body) as typeof body;
+  } catch {
+    body = {};
   }
-  const body = JSON.parse(res.body) as { token?: unknown; tokenId?: unknown; expiresAt?: unknown };
   if (typeof body.token !== 'string' || typeof body.tokenId !== 'string' || typeof body.expiresAt !== 'string') {
     throw new PluginError(`login at ${target.server}: unexpected answer`);
   }
   return { token: body.token, tokenId: body.tokenId, expiresAt: new Date(body.expiresAt) };
+}
+
+/** Logs in for a token scoped to `clusterId`. */
+export async function login(target: GatewayTarget, credentials: { username: string; password: string; clusterId: string }): Promise<LoginAnswer> {
+  const res = await callGateway(target, 'POST', '/v1/login', { ...credentials, description: 'kubegate token plugin' });
+  if (res.status !== 201) {
+    const why = errorMessage(res.body) ?? `HTTP ${res.status}`;
+    throw new PluginError(`login at ${target.server} as "${credentials.username}" failed: ${why}`);
+  }
+  return loginAnswerOf(target, res);
+}
+
+/** The single sign-on the gateway offers (its display name), or undefined when it offers none. */
+export async function singleSignOn(target: GatewayTarget): Promise<{ displayName: string } | undefined> {
+  const res = await callGateway(target, 'GET', '/v1/login/methods', undefined, 10_000);
+  // An older gateway without the endpoint: passwords only.
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new PluginError(`cannot ask ${target.server} how to log in: ${errorMessage(res.body) ?? `HTTP ${res.status}`}`);
+  try {
+    const sso = (JSON.parse(res.body) as { sso?: { displayName?: unknown } | null }).sso;
+    return sso && typeof sso.displayName === 'string' ? { displayName: sso.displayName } : undefined;
+  } catch {
+    throw new PluginError(`cannot ask ${target.server} how to log in: unexpected answer`);
+  }
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * `kubegate token`, the kubectl credential plugin (docs/reference/kubeconfig.md): a cached token scoped to the cluster
- * when there is a good one, else a login at the gateway.
+ * when there is a good one, else a login at the gateway: with a password (`KUBEGATE_USERNAME`, or
+ * the terminal), or with single sign-on when the gateway offers it and no username was given.
  *
  * The cached path runs before every kubectl command, so it reads one small file and nothing else;
- * the HTTP client and the terminal prompt are imported only when needed.
+ * the HTTP client, the terminal prompt and single sign-on are imported only when needed.
  */
 import { CredentialCache, removeFile, type CachedCredential } from './cache.js';
-import type { GatewayTarget } from './gateway-client.js';
+import type { GatewayTarget, LoginAnswer } from './gateway-client.js';
 import { withLoginLock } from './login-lock.js';
 import { PluginError } from './plugin-error.js';
 
@@ -14,7 +15,7 @@ import { PluginError } from './plugin-error.js';
 export const VERIFY_INTERVAL_MS = 5 * 60_000;
 /** A token this close to expiry is replaced rather than handed out. */
 const EXPIRY_MARGIN_MS = 60_000;
-/** How long a second plugin run waits for another one's login (its user may be typing a password). */
+/** How long a second plugin run waits for another one's login (its user may be typing a password, or in a browser). */
 const LOCK_WAIT_MS = 60_000;
 
 export interface PluginOptions {
@@ -29,6 +30,10 @@ export interface PluginOptions {
   password: string | undefined;
   /** kubectl handed us a terminal: prompting is allowed. */
   interactive: boolean;
+  /** `KUBEGATE_BROWSER`: what opens the provider's login page (`none`: print the URL only). */
+  browser: string | undefined;
+  /** `KUBEGATE_LOOPBACK_PORTS` (kubelogin's 8000 and 18000 by default, so one registration serves both). */
+  loopbackPorts: readonly number[];
   now?: () => number;
 }
 
@@ -78,9 +83,7 @@ async function login(options: PluginOptions, cache: CredentialCache, now: () => 
     // Another run may have logged in between our cache read and taking the lock.
     const other = fromOther();
     if (other) return other;
-    const { username, password } = await credentials(options);
-    const { login: postLogin } = await import('./gateway-client.js');
-    const answer = await postLogin(target(options.server, options.caData), { username, password, clusterId: options.clusterId });
+    const answer = await logIn(options);
     const at = new Date(now()).toISOString();
     const entry: CachedCredential = {
       server: options.server,
@@ -98,6 +101,26 @@ async function login(options: PluginOptions, cache: CredentialCache, now: () => 
   const entry = made ?? fromOther();
   if (!entry) throw new PluginError('another kubegate token run was logging in and left no credential; try again');
   return toCredential(entry);
+}
+
+/** A new cluster-scoped token: single sign-on when the gateway offers it and no username was given, else a password. */
+async function logIn(options: PluginOptions): Promise<LoginAnswer> {
+  const gateway = target(options.server, options.caData);
+  const client = await import('./gateway-client.js');
+  if (!options.username) {
+    const sso = await client.singleSignOn(gateway);
+    if (sso) {
+      const { ssoLogin } = await import('./sso-login.js');
+      return ssoLogin(gateway, {
+        clusterId: options.clusterId,
+        displayName: sso.displayName,
+        browser: options.browser,
+        loopbackPorts: options.loopbackPorts,
+      });
+    }
+  }
+  const { username, password } = await credentials(options);
+  return client.login(gateway, { username, password, clusterId: options.clusterId });
 }
 
 /** Username and password from the environment, else the terminal when kubectl gave us one. */

@@ -1,8 +1,13 @@
 import { api } from '../api.js';
 import { errorBox, field, h } from '../dom.js';
 
-/** The login form; errors (and throttling, with its wait) show inline. */
-export function loginPage({ main, onLoggedIn }) {
+/**
+ * The login page: "Log in with …" when the gateway has single sign-on (a plain link: the browser
+ * goes to the provider and comes back through /v1/oidc/callback), and the password form; with
+ * local logins turned off the form is folded away for the bootstrap administrator. Errors (and
+ * throttling, with its wait) show inline.
+ */
+export async function loginPage({ main, onLoggedIn }) {
   document.title = 'Log in · kubegate';
   const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
@@ -63,8 +68,19 @@ export function loginPage({ main, onLoggedIn }) {
     error.el,
     submit,
   );
-  main.append(
-    h('div', { class: 'card' }, h('h1', { tabindex: '-1' }, 'Log in to kubegate'), h('p', { class: 'muted' }, 'One login for all your Kubernetes clusters.'), form),
-  );
-  username.focus();
+  // Without an answer (an older gateway, a network blip) the password form is all there is.
+  const methods = await api('GET', '/v1/login/methods').catch(() => ({ localLogin: true, sso: null }));
+  const parts = [h('h1', { tabindex: '-1' }, 'Log in to kubegate'), h('p', { class: 'muted' }, 'One login for all your Kubernetes clusters.')];
+  if (methods.sso) {
+    parts.push(h('a', { class: 'button sso', href: methods.sso.loginUrl }, `Log in with ${methods.sso.displayName}`));
+    parts.push(
+      methods.localLogin
+        ? [h('p', { class: 'divider muted small' }, 'or with a kubegate password'), form]
+        : h('details', { class: 'local-login' }, h('summary', {}, 'Administrator login with a password'), form),
+    );
+  } else {
+    parts.push(form);
+  }
+  main.append(h('div', { class: 'card' }, ...parts));
+  (methods.sso ? main.querySelector('a.sso') : username).focus();
 }

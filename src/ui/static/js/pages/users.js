@@ -41,7 +41,9 @@ export async function usersPage({ main, me }) {
   main.append(heading('Users'), h('h2', {}, 'Create a user'), form, createError.el, h('h2', {}, 'All users'), error.el, list, editSlot);
 
   function edit(user) {
-    const editGroups = h('input', { type: 'text', name: 'groups', value: user.groups.join(', ') });
+    // Single sign-on users get their groups from the provider at each login, and have no password.
+    const sso = user.source !== 'local';
+    const editGroups = h('input', { type: 'text', name: 'groups', value: user.groups.join(', '), disabled: sso });
     const isAdmin = checkbox('Administrator', { name: 'admin', checked: user.admin, disabled: user.id === me.id });
     const enabled = checkbox('Enabled (disabling ends all of the user\'s tokens at once)', { name: 'enabled', checked: user.enabled, disabled: user.id === me.id });
     const newPassword = h('input', { type: 'password', name: 'new-password', minlength: '8', autocomplete: 'new-password' });
@@ -54,7 +56,7 @@ export async function usersPage({ main, me }) {
         onsubmit: async (event) => {
           event.preventDefault();
           editError.clear();
-          const patch = { groups: groupsOf(editGroups.value) };
+          const patch = sso ? {} : { groups: groupsOf(editGroups.value) };
           if (user.id !== me.id) Object.assign(patch, { admin: isAdmin.input.checked, enabled: enabled.input.checked });
           if (newPassword.value) patch.password = newPassword.value;
           try {
@@ -68,10 +70,10 @@ export async function usersPage({ main, me }) {
         },
       },
       h('h2', { id: 'edit-title', tabindex: '-1' }, `Edit ${user.username}`),
-      field('Groups', editGroups, 'comma-separated'),
+      field('Groups', editGroups, sso ? 'from the identity provider, as of their last login' : 'comma-separated'),
       isAdmin.el,
       enabled.el,
-      field('New password', newPassword, 'leave empty to keep the current one'),
+      sso ? h('p', { class: 'note' }, `Signs in with single sign-on (${user.source.slice('oidc:'.length)}); no password.`) : field('New password', newPassword, 'leave empty to keep the current one'),
       editError.el,
       h('div', { class: 'copy-row' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: () => editSlot.replaceChildren() }, 'Cancel')),
     );
@@ -90,7 +92,7 @@ export async function usersPage({ main, me }) {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, ['Username', 'Groups', 'Role', 'Status'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+        h('thead', {}, h('tr', {}, ['Username', 'Source', 'Groups', 'Role', 'Status'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
         h(
           'tbody',
           {},
@@ -99,6 +101,7 @@ export async function usersPage({ main, me }) {
               'tr',
               { 'data-user': u.username },
               h('td', {}, u.username),
+              h('td', { title: u.subject ? `subject ${u.subject}` : undefined }, u.source === 'local' ? 'local' : h('span', { class: 'badge' }, `SSO · ${new URL(u.source.slice('oidc:'.length)).host}`)),
               h('td', {}, u.groups.join(', ') || h('span', { class: 'muted' }, '—')),
               h('td', {}, u.admin ? 'admin' : 'user'),
               h('td', {}, h('span', { class: u.enabled ? 'badge on' : 'badge off' }, u.enabled ? 'Enabled' : 'Disabled')),
