@@ -48,8 +48,8 @@ export interface TestProvider {
   reconfigure(change: { clients?: TestClient[]; deviceFlow?: boolean }): void;
   /** Signs claims as the provider would (its current key unless told otherwise). */
   mint(claims: JWTPayload, options?: { key?: SigningKey; header?: Record<string, unknown> }): Promise<string>;
-  /** Forgets every authorization code (as if they had all expired). */
-  expireAuthorizationCodes(): void;
+  /** While on, authorization codes are issued already expired (the gateway's redemption fails as for a late one). */
+  codesExpireAtOnce(on: boolean): void;
   /** Stops listening (and drops open connections): the provider is down. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -57,7 +57,7 @@ export interface TestProvider {
 }
 
 /** A Map-backed adapter (the package's memory adapter, minus eviction), shared by every Provider built. */
-function adapterOver(store: Map<string, any>) {
+function adapterOver(store: Map<string, any>, codesExpired: () => boolean) {
   const grants = new Map<string, Set<string>>();
   return class TestAdapter {
     constructor(private readonly model: string) {}
@@ -66,7 +66,8 @@ function adapterOver(store: Map<string, any>) {
     }
     async upsert(id: string, payload: any, expiresIn?: number): Promise<void> {
       const key = this.key(id);
-      store.set(key, { ...payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined });
+      const expired = this.model === 'AuthorizationCode' && codesExpired();
+      store.set(key, { ...payload, expiresAt: expired ? Date.now() - 1 : expiresIn ? Date.now() + expiresIn * 1000 : undefined });
       if (this.model === 'Session' && payload.uid) store.set(`sessionUid:${payload.uid}`, id);
       if (payload.userCode) store.set(`userCode:${payload.userCode}`, id);
       if (payload.grantId) grants.set(payload.grantId, (grants.get(payload.grantId) ?? new Set()).add(key));
@@ -112,7 +113,8 @@ export async function startTestProvider(options: { clients: TestClient[]; port?:
   const port = options.port ?? (await freePort());
   const issuer = `https://127.0.0.1:${port}`;
   const store = new Map<string, any>();
-  const Adapter = adapterOver(store);
+  let expiredCodes = false;
+  const Adapter = adapterOver(store, () => expiredCodes);
   const accounts = new Map(Object.entries(options.accounts ?? {}));
   const keys = [await newKey()];
   let clients = options.clients;
@@ -190,8 +192,8 @@ export async function startTestProvider(options: { clients: TestClient[]; port?:
         .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...mintOptions.header })
         .sign(await importJWK(key.privateJwk, 'RS256'));
     },
-    expireAuthorizationCodes() {
-      for (const key of store.keys()) if (key.startsWith('AuthorizationCode:')) store.delete(key);
+    codesExpireAtOnce(on) {
+      expiredCodes = on;
     },
     async stop() {
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
