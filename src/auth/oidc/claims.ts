@@ -45,7 +45,8 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** The user id of a provider's subject: the same wherever and whenever it is computed. */
 export function ssoUserId(issuer: string, subject: string): string {
-  const digest = hash('sha256', `kubegate-oidc-user-v1\0${issuer}\0${subject}`, 'buffer');
+  // JSON, not a separator: no issuer and subject pair can spell another's.
+  const digest = hash('sha256', JSON.stringify(['kubegate-oidc-user-v1', issuer, subject]), 'buffer');
   let id = 'u-';
   for (let i = 0; i < 24; i++) id += BASE32[digest[i]! & 31];
   return id;

@@ -3,8 +3,9 @@
  * key the cache does not hold makes it fetch the keys again, so a rotated-in key is accepted on
  * its first token. Refetches for unknown keys are at most one per `refetchCooldownMs`, and one at
  * a time, so tokens with made-up `kid`s cannot turn the gateway against its provider. Keys older
- * than `maxAgeMs` are refreshed on next use (a rotated-out key stops working); while the provider
- * cannot be reached the keys already held keep verifying.
+ * than `maxAgeMs` are refreshed in the background on next use (a rotated-out key stops working),
+ * never making a verdict wait; while the provider cannot be reached the keys already held keep
+ * verifying, and a refresh is retried at most every `retryMs`.
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { ProviderFetch } from './provider-fetch.js';
@@ -19,12 +20,14 @@ export interface SigningKeysOptions {
   clock?: () => number;
   refetchCooldownMs?: number;
   maxAgeMs?: number;
+  retryMs?: number;
 }
 
 export class SigningKeys {
   private keys: ReturnType<typeof createLocalJWKSet> | undefined;
   private fetchedAt = 0;
   private lastUnknownKeyFetch = Number.NEGATIVE_INFINITY;
+  private nextRefresh = 0;
   private pending: Promise<void> | undefined;
   private readonly clock: () => number;
   private readonly cooldownMs: number;
@@ -41,7 +44,10 @@ export class SigningKeys {
   /** jose's key lookup: the key for a token's header, fetching the set when it must. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
     if (!this.keys) await this.refresh();
-    else if (this.clock() - this.fetchedAt > this.maxAgeMs) await this.refresh().catch(() => undefined);
+    else if (this.clock() - this.fetchedAt > this.maxAgeMs && this.clock() >= this.nextRefresh) {
+      this.nextRefresh = this.clock() + (this.options.retryMs ?? 30_000);
+      this.refresh().catch(() => undefined);
+    }
     try {
       return await this.keys!(header, token);
     } catch (err) {
