@@ -53,7 +53,7 @@ export const spec = defineCommand({
     loopbackPorts: {
       env: 'KUBEGATE_LOOPBACK_PORTS',
       default: '8000,18000',
-      help: 'single sign-on without a device flow: ports tried for the redirect to http://127.0.0.1:<port>/callback (0: any)',
+      help: 'single sign-on without a device flow: ports tried for the redirect to http://127.0.0.1:PORT/callback (0: any)',
       parse: parsePorts,
     },
     execInfo: { env: 'KUBERNETES_EXEC_INFO', help: 'set by kubectl: the ExecCredential version it reads and whether it has a terminal' },

@@ -140,7 +140,7 @@ export const OIDC_SETTINGS = {
     parse: parseList,
   },
   oidcAdminGroups: { flag: 'oidc-admin-groups', env: 'KUBEGATE_OIDC_ADMIN_GROUPS', help: 'provider groups (comma-separated, unprefixed) whose members are kubegate admins', parse: parseList },
-  oidcDisplayName: { flag: 'oidc-display-name', env: 'KUBEGATE_OIDC_DISPLAY_NAME', default: 'single sign-on', help: 'the login button says "Log in with <this>"', parse: parseDisplayName },
+  oidcDisplayName: { flag: 'oidc-display-name', env: 'KUBEGATE_OIDC_DISPLAY_NAME', default: 'single sign-on', help: 'the login button says "Log in with" and this', parse: parseDisplayName },
   oidcAcceptIdTokens: { flag: 'oidc-accept-id-tokens', env: 'KUBEGATE_OIDC_ACCEPT_ID_TOKENS', boolean: true, help: "accept the provider's ID tokens as bearer tokens on /k8s/... (gateway only)" },
   oidcExtraAudiences: {
     flag: 'oidc-extra-audiences',
