@@ -14,8 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ssoUserId } from '../../src/auth/oidc/claims.js';
 import { kubectl } from '../support/cluster.js';
-import { call } from '../support/gateway.js';
-import { CLUSTER, confirmDevice, consentAtProvider, signInAtProvider, startSsoWorld, type SsoWorld } from '../support/sso-world.js';
+import { call, startTestGateway } from '../support/gateway.js';
+import { CLUSTER, PUBLIC_CLIENT_ID, confirmDevice, consentAtProvider, signInAtProvider, startSsoWorld, type SsoWorld } from '../support/sso-world.js';
 import { eventually } from '../webhook/support.js';
 import { KUBEGATE } from '../plugin/support.js';
 
@@ -233,5 +233,24 @@ describe('single sign-on with OpenID Connect, end to end', { timeout: 300_000 },
       const res = await kubectl(aliceKubeconfig, ['--context', `${CLUSTER}-cp-1`, 'auth', 'whoami', '-o', 'json']);
       return res.code === 0 && !JSON.parse(res.stdout).status.userInfo.groups.includes('oidc:ops');
     });
+  });
+
+  it('a public client (no --oidc-client-secret-file) logs in too: the device flow without a secret', async () => {
+    const flags = world.oidcFlags.filter((f, i, all) => f !== '--oidc-client-secret-file' && all[i - 1] !== '--oidc-client-secret-file');
+    flags[flags.indexOf('--oidc-client-id') + 1] = PUBLIC_CLIENT_ID;
+    const gw = await startTestGateway(flags);
+    try {
+      const device = await call(gw, 'POST', '/v1/oidc/device', { body: {} });
+      assert.equal(device.status, 200, device.text);
+      assert.equal((await call(gw, 'POST', '/v1/oidc/device/token', { body: { deviceCode: device.body.deviceCode } })).status, 202);
+      await confirmDevice(world.browser, device.body.verificationUriComplete, 'bob');
+      const done = await call(gw, 'POST', '/v1/oidc/device/token', { body: { deviceCode: device.body.deviceCode } });
+      assert.equal(done.status, 201, done.text);
+      assert.deepEqual([done.body.user.username, done.body.user.source], ['bob', `oidc:${world.provider.issuer}`]);
+      const again = await call(gw, 'POST', '/v1/oidc/device/token', { body: { deviceCode: device.body.deviceCode } });
+      assert.equal(again.status, 401, 'a device code is good for one login');
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 export const CLIENT_ID = 'kubegate';
 export const CLIENT_SECRET = 'kubegate-test-client-secret';
 export const CLUSTER = 'prod';
+export const PUBLIC_CLIENT_ID = 'kubegate-public';
 
 /** The provider's users: alice and bob work in dev, carol runs the platform, "admin" would collide with the local admin. */
 export const ACCOUNTS: Record<string, TestAccount> = {
@@ -102,6 +103,8 @@ export async function startSsoWorld(extraFlags: string[] = []): Promise<SsoWorld
       { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${gatewayUrl}/v1/oidc/callback`, `http://127.0.0.1:${loopbackPort}/callback`] },
       // A CI job's own client: its ID tokens are for it, accepted through --oidc-extra-audiences.
       { client_id: 'ci-job', client_secret: 'ci-job-secret', redirect_uris: ['http://127.0.0.1:1/unused'] },
+      // kubegate registered as a public client (no secret: PKCE and the device flow only).
+      { client_id: PUBLIC_CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:1/unused'] },
     ],
     accounts: ACCOUNTS,
   });
