@@ -37,7 +37,7 @@ const fetch = async (url: string | URL): Promise<Response> => {
 
 const store = await openSqliteStore(':memory:');
 for (const id of ['c-1', 'c-2', 'c-3']) {
-  await store.createCluster({ id, name: id, server: `https://${id}`, insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
+  await store.createCluster({ id, name: id, connection: 'direct', server: `https://${id}`, insecureSkipTLSVerify: false, credential: { token: 'x' }, authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
 }
 await store.putMember({ clusterId: 'c-2', principal: 'group:oidc:dev', role: 'member' });
 await store.putMember({ clusterId: 'c-3', principal: 'group:oidc:sre', role: 'member' });
