@@ -26,7 +26,8 @@ import { bootstrapAdmin } from './bootstrap.js';
 import { SERVE_COMMAND, type GatewayConfig } from './config/gateway-config.js';
 import { settingName } from './config/settings.js';
 import { ensureDir } from './ensure-dir.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, notFound } from './errors.js';
+import { writeStatusToSocket } from './http/render-error.js';
 import { RequestTracker } from './http/request-tracker.js';
 import { createGatewayServer, listen } from './http/server.js';
 import { drainServer } from './http/shutdown.js';
@@ -226,7 +227,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
           PeerMesh.matches(req.url!)
             ? peers
               ? peers.accept(req, socket, (s) => requests.trackTunnel(s))
-              : socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+              : writeStatusToSocket(socket, notFound('this gateway has no peers (it runs without --database-url)'))
             : acceptAgent(req, socket, { authenticator: cache, store, agents: localAgents, log, track: (s) => requests.trackTunnel(s) }),
       },
       onRequest: (_req, res) => {

@@ -45,6 +45,8 @@ export interface ClusterRoute {
   streams: StreamDispatcher;
   /** The gateway's credential as a raw header pair, or empty for client-certificate auth. */
   credentialHeader: readonly string[];
+  /** Agent clusters only: whether an agent is connected now (to any replica). */
+  agentConnected?: () => boolean;
 }
 
 /** Chooses how each cluster is reached (the agent tunnel plugs in here). */
@@ -77,6 +79,7 @@ export function agentRouteFor(cluster: Cluster, agents: AgentEndpoints): Cluster
   );
   route.fingerprint = agentFingerprint(cluster, agents);
   Object.defineProperty(route, 'credentialHeader', { get: () => agents.credentialHeader(id), enumerable: true });
+  route.agentConnected = () => agents.endpoint(id) !== undefined;
   return route;
 }
 

@@ -20,5 +20,10 @@ export interface UpstreamTarget {
 export function unreachable(route: ClusterRoute, err: NodeJS.ErrnoException): GatewayError {
   // An agent cluster whose agent is not connected (to any replica): say so, not "unreachable".
   if (err.code === 'ENOAGENT') return unavailable(`cluster ${route.id} has no connected agent`, err);
+  if (route.agentConnected) {
+    // A request that raced the agent's departure meets a closed tunnel stream, not ENOAGENT.
+    if (!route.agentConnected()) return unavailable(`cluster ${route.id} has no connected agent`, err);
+    return unavailable(`cluster ${route.id}: the agent's tunnel closed during the request (${err.code ?? 'connection failed'})`, err);
+  }
   return unavailable(`cluster "${route.id}" is unreachable (${err.code ?? 'connection failed'})`, err);
 }

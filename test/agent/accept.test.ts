@@ -71,7 +71,11 @@ describe('the agent connect endpoint', () => {
   });
 
   it('has no peer endpoint on a single replica', async () => {
-    assert.match(await upgrade('/v1/peers/connect', {}), /^HTTP\/1\.1 404 /);
+    const answer = await upgrade('/v1/peers/connect', {});
+    assert.match(answer, /^HTTP\/1\.1 404 /);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.kind, 'Status');
+    assert.match(body.message, /no peers/);
   });
 
   it('refuses to turn a direct cluster into an agent one, or to give an agent cluster a server', async () => {

@@ -213,7 +213,7 @@ describe('an agent cluster the gateway cannot reach directly', () => {
 
   it('answers 503 at once when the agent dies, and works again when it is back, without a gateway restart', async () => {
     await w.cluster.killAgent('agent-a');
-    const gone = await pollUntil(() => call(w.gw, 'GET', k8s('/api/v1/namespaces'), { token: w.alice.token }), (x) => x.status === 503, { timeoutMs: 2_000, everyMs: 20 });
+    const gone = await pollUntil(() => call(w.gw, 'GET', k8s('/api/v1/namespaces'), { token: w.alice.token }), (x) => x.status === 503 && x.body?.message === 'cluster edge has no connected agent', { timeoutMs: 2_000, everyMs: 20 });
     assert.ok(gone.ok, `still ${gone.value.status} 2 s after the agent died`);
     assert.equal(gone.value.body.kind, 'Status');
     assert.equal(gone.value.body.message, 'cluster edge has no connected agent');
