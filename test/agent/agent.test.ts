@@ -19,7 +19,7 @@ import { startAgent, type Agent } from '../../src/agent/agent.js';
 import { createLogger } from '../../src/log.js';
 import { TUNNEL_PROTOCOL } from '../../src/tunnel/protocol.js';
 import { TunnelClient } from '../../src/tunnel/tunnel-client.js';
-import { createCertificateAuthority } from '../kube-double/certs.js';
+import { createCertificateAuthority } from '../kube-double/index.js';
 import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
 import { pollUntil } from '../scaleout/support.js';
 

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer, request, type Server as HttpsServer 
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { AUTHENTICATED_GROUP } from '../../src/auth/identity.js';
-import { createCertificateAuthority, type CertificateAuthority } from '../kube-double/certs.js';
+import { createCertificateAuthority, type CertificateAuthority } from '../kube-double/index.js';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const UPSTREAM_TOKEN = 'upstream-token';

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
-import type { KubeDoubleOptions } from '../kube-double/types.js';
+import type { KubeDoubleOptions } from '../kube-double/index.js';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from './gateway.js';
 import { runProcess, runUntil, type RunResult } from './run-process.js';
 

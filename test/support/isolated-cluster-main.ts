@@ -11,7 +11,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startKubeDouble } from '../kube-double/index.js';
-import { writeKubeconfig } from '../kube-double/kubeconfig.js';
+import { writeKubeconfig } from '../kube-double/index.js';
 import { runProcess } from './run-process.js';
 
 interface Setup {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { RecordedRequest } from '../kube-double/types.js';
+import type { RecordedRequest } from '../kube-double/index.js';
 import type { RunResult } from './run-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider, { type Configuration } from 'oidc-provider';
-import { createCertificateAuthority } from '../kube-double/certs.js';
+import { createCertificateAuthority } from '../kube-double/index.js';
 import { freePort } from './ports.js';
 
 export interface TestAccount {
