@@ -54,10 +54,15 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   return app;
 }
 
-/** Drops a client that trickles its body (slowloris on the API; proxied bodies stream freely). */
+/**
+ * Drops a client that trickles its body (slowloris on the API; proxied bodies stream freely).
+ * Only requests that carry a body are timed: a bodiless request's stream never ends until someone
+ * reads it, so timing it would cut long answers such as the webhook's 30 s `authn-sync`
+ * long-poll (issue 15, bug 2).
+ */
 function bodyDeadline(ms: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.complete) return next();
+    if (req.complete || !hasBody(req)) return next();
     const timer = setTimeout(() => req.socket.destroy(), ms);
     timer.unref();
     const clear = (): void => clearTimeout(timer);
@@ -67,10 +72,14 @@ function bodyDeadline(ms: number) {
   };
 }
 
+/** True when the request announces a body (chunked or a non-zero length). */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
 /** Refuses bodies that are not JSON, before parsing. */
 function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !req.is('application/json')) {
+  if (hasBody(req) && !req.is('application/json')) {
     next(new GatewayError('UnsupportedMediaType', 'request bodies must be application/json'));
     return;
   }

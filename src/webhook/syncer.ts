@@ -24,10 +24,25 @@ export interface SyncerOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
+/** The default back-off: a webhook is back in step within 2 s of the gateway's return (issue 15). */
+export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 1_000 };
+/** While failures go on, one WARN line per this long; the rest are DEBUG. */
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * The pause before retry number `failures` (1 for the first): exponential up to `maxMs`, with
+ * jitter over its upper half against webhooks stampeding a returning gateway.
+ */
+export function retryDelayMs(failures: number, backoff: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
+  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
 export class Syncer {
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
   private failures = 0;
+  private warnedAt = -Infinity;
   private unsaved = false;
   lastSyncedAt: Date | undefined;
 
@@ -57,8 +72,7 @@ export class Syncer {
   private async loop(): Promise<void> {
     const { copy, client, log } = this.o;
     const wait = this.o.waitSeconds ?? 30;
-    // A ceiling of 10 s: a webhook is back in step soon after the gateway returns, with jitter against stampedes.
-    const backoff = this.o.backoff ?? { initialMs: 250, maxMs: 10_000 };
+    const backoff = this.o.backoff ?? DEFAULT_BACKOFF;
     while (!this.stop.signal.aborted) {
       try {
         // A copy that could not be saved (disk full) is saved before anything else: a restart
@@ -76,12 +90,15 @@ export class Syncer {
         }
         if (this.failures > 0) log.info({ after: this.failures }, 'sync with the gateway restored');
         this.failures = 0;
+        this.warnedAt = -Infinity;
       } catch (err) {
         if (this.stop.signal.aborted) break;
         this.failures++;
-        const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (this.failures - 1));
-        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-        log.warn(
+        const delayMs = retryDelayMs(this.failures, backoff);
+        // Retries are frequent (at most 1 s apart): an outage logs one WARN line per 30 s, not one per retry.
+        const level = Date.now() - this.warnedAt >= WARN_EVERY_MS ? 'warn' : 'debug';
+        if (level === 'warn') this.warnedAt = Date.now();
+        log[level](
           { error: (err as Error).message, failures: this.failures, retryInMs: delayMs, lastSyncedAt: this.lastSyncedAt ?? null, serving: copy.loaded },
           'sync with the gateway failed',
         );

@@ -1,6 +1,7 @@
 /** `GET /v1/clusters/{id}/authn-sync` on a real gateway: who may call it, long-poll wake-ups, errors. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:https';
 import { ADMIN_PASSWORD, call, createUser, login, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 async function registerCluster(gw: TestGateway, adminToken: string, id: string): Promise<string> {
@@ -116,5 +117,32 @@ describe('authn-sync route', () => {
     const res = await polled;
     assert.deepEqual([res.body.full, res.body.tokens, res.body.users, res.body.deletedTokens], [false, [], [], []]);
     assert.ok(res.body.revision > full.revision, 'the revision still moves on');
+  });
+});
+
+// Issue 15, bug 2: the body deadline (meant for uploads) cut every long-poll that outlived it.
+describe('authn-sync long-polls outlive --body-timeout', () => {
+  let gw: TestGateway;
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a bodiless long-poll longer than --body-timeout is answered, a trickled body is still cut', async () => {
+    gw = await startTestGateway(['--body-timeout', '1s']);
+    const admin = await login(gw, 'admin', ADMIN_PASSWORD);
+    const agent = await registerCluster(gw, admin, 'prod');
+    const full = (await call(gw, 'GET', '/v1/clusters/prod/authn-sync', { token: agent })).body;
+    const res = await call(gw, 'GET', `/v1/clusters/prod/authn-sync?revision=${full.revision}&epoch=${full.epoch}&waitSeconds=3`, { token: agent });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual([res.body.full, res.body.tokens, res.body.deletedTokens], [false, [], []]);
+
+    // The deadline still holds for what it is for: a body that never finishes.
+    const cut = await new Promise<string>((resolve) => {
+      const req = request(new URL('/v1/login', gw.url), { method: 'POST', agent: gw.agent, headers: { 'Content-Type': 'application/json', 'Content-Length': '100' } });
+      req.on('response', (r) => resolve(`answered ${r.statusCode}`));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      req.write('{"username":');
+    });
+    assert.equal(cut, 'ECONNRESET');
   });
 });

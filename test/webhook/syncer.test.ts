@@ -11,6 +11,7 @@ import { issueToken } from '../../src/auth/tokens.js';
 import { createLogger } from '../../src/log.js';
 import type { AuthnSync } from '../../src/sync/protocol.js';
 import { readState } from '../../src/webhook/state-file.js';
+import { DEFAULT_BACKOFF, retryDelayMs } from '../../src/webhook/syncer.js';
 import { startWebhook, type Webhook } from '../../src/webhook/webhook.js';
 import { alice, page, tokenFor } from './fixtures.js';
 import { eventually, tokenReview } from './support.js';
@@ -29,6 +30,15 @@ async function scriptedGateway(script: Answer[]) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
+
+describe('the retry schedule', () => {
+  it('doubles from 250 ms and never waits more than 1 s, so the webhook is back within 2 s of the gateway', () => {
+    const lowest = [1, 2, 3, 4, 50].map((n) => retryDelayMs(n, DEFAULT_BACKOFF, () => 0));
+    const highest = [1, 2, 3, 4, 50].map((n) => retryDelayMs(n, DEFAULT_BACKOFF, () => 1));
+    assert.deepEqual(lowest, [125, 250, 500, 500, 500]);
+    assert.deepEqual(highest, [250, 500, 1000, 1000, 1000]);
+  });
+});
 
 describe('webhook sync', () => {
   let dir: string;
