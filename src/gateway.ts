@@ -216,7 +216,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     log,
   });
   const server = createGatewayServer(
-    { tls, maxHeaderBytes: config.maxHeaderBytes, headerTimeoutMs: config.headerTimeoutMs },
+    { tls, maxHeaderBytes: config.maxHeaderBytes, maxHeaderLines: config.maxHeaderLines, headerTimeoutMs: config.headerTimeoutMs },
     {
       proxy,
       app: createApiApp(ctx, [uiRoutes(ctx)]),

@@ -41,6 +41,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Largest request header block accepted (kubeconfig tokens can be large). */
   maxHeaderBytes: number;
+  /** More request header lines than this are refused with 431. */
+  maxHeaderLines: number;
   logLevel: string;
   /** Audit log file; undefined writes audit lines to stdout. */
   auditLog: string | undefined;
@@ -116,6 +118,13 @@ export const SERVE_COMMAND = defineCommand({
       parse: parseDuration,
     },
     maxHeaderSize: { flag: 'max-header-size', env: 'KUBEGATE_MAX_HEADER_SIZE', default: '65536', help: 'largest request header block, bytes', parse: count(8192, 1 << 20) },
+    maxHeaderLines: {
+      flag: 'max-header-lines',
+      env: 'KUBEGATE_MAX_HEADER_LINES',
+      default: '200',
+      help: 'most request header lines; more is refused with 431 before anything is looked up',
+      parse: count(20, 10_000),
+    },
     logLevel: { flag: 'log-level', env: 'KUBEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error', parse: parseLogLevel },
     auditLog: { flag: 'audit-log', env: 'KUBEGATE_AUDIT_LOG', help: 'audit log file (default: stdout)', parse: parsePath },
     auditLogMaxSize: { flag: 'audit-log-max-size', env: 'KUBEGATE_AUDIT_LOG_MAX_SIZE', default: '104857600', help: 'rotate the audit file past this many bytes', parse: count(4096) },
@@ -164,6 +173,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     shutdownTimeoutMs: v.shutdownTimeout,
     shutdownGraceMs: v.shutdownGrace,
     maxHeaderBytes: v.maxHeaderSize,
+    maxHeaderLines: v.maxHeaderLines,
     logLevel: v.logLevel,
     auditLog: v.auditLog,
     auditLogMaxBytes: v.auditLogMaxSize,

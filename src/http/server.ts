@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP(S) server: `/k8s/...` goes straight to the proxy's handlers, everything else
  * to the management API and web UI. Every answer the server makes on its own (an unparsable
- * request, a header block over the limit, an upgrade outside the proxy) is a `Status` written by
+ * request, a header block over the limits, an upgrade outside the proxy) is a `Status` written by
  * `writeStatusToSocket`, like every other error.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { badRequest, ConfigError, GatewayError, notFound } from '../errors.js';
 import type { ListenAddress } from '../config/values.js';
-import { writeStatusToSocket } from './render-error.js';
+import { sendStatus, writeStatusToSocket } from './render-error.js';
 
 /** A client that sent a bad request and neither reads nor closes is dropped after this. */
 const CLIENT_ERROR_LINGER_MS = 1_000;
@@ -21,6 +21,8 @@ export interface ServerOptions {
   /** Serve TLS with this certificate and key; plain HTTP without. */
   tls: { certPem: string; keyPem: string } | undefined;
   maxHeaderBytes: number;
+  /** More request header lines than this are refused (431) before anything looks at them. */
+  maxHeaderLines: number;
   headerTimeoutMs: number;
 }
 
@@ -37,9 +39,17 @@ export interface Routes {
   onRequest(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** The 431 for a request with more header lines than `limit`, or undefined. */
+function tooManyHeaderLines(req: IncomingMessage, limit: number): GatewayError | undefined {
+  if (req.rawHeaders.length <= 2 * limit) return undefined;
+  return new GatewayError('RequestHeaderFieldsTooLarge', `more than ${limit} request header lines`, { headers: { Connection: 'close' } });
+}
+
 /** Builds (does not start) the server. */
 export function createGatewayServer(options: ServerOptions, routes: Routes): Server {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const padded = tooManyHeaderLines(req, options.maxHeaderLines);
+    if (padded) return void sendStatus(res, padded);
     routes.onRequest(req, res);
     if (routes.isProxyPath(req.url!)) void routes.proxy.handleRequest(req, res);
     else routes.app(req, res);
@@ -56,8 +66,13 @@ export function createGatewayServer(options: ServerOptions, routes: Routes): Ser
   const server: Server = options.tls
     ? createHttpsServer({ ...serverOptions, cert: options.tls.certPem, key: options.tls.keyPem }, onRequest)
     : createHttpServer(serverOptions, onRequest);
+  // Node keeps at most this many lines and silently drops the rest: one more than the limit lets
+  // a padded request be seen (and refused) rather than quietly cut.
+  server.maxHeadersCount = options.maxHeaderLines + 1;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (routes.isProxyPath(req.url!)) void routes.proxy.handleUpgrade(req, socket, head);
+    const padded = tooManyHeaderLines(req, options.maxHeaderLines);
+    if (padded) writeStatusToSocket(socket, padded);
+    else if (routes.isProxyPath(req.url!)) void routes.proxy.handleUpgrade(req, socket, head);
     else if (routes.tunnels?.matches(req.url!)) {
       socket.on('error', () => socket.destroy());
       // A tunnel's first bytes come from our side (the HTTP/2 preface after the 101): nothing may be in `head`.

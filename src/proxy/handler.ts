@@ -71,7 +71,7 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
     { name: 'classify', run: (s) => s.setInfo(requestInfo(s.req.method ?? 'GET', s.path)) },
     // Order matters (CVE-2021-31999): strip what the client sent, then add our own identity.
     { name: 'strip client identity', run: (s) => s.setHeaders(stripClientIdentity(s.req, { trustForwarded: trust.trustsForwarded(s.req), upgrade: s.upgrade })) },
-    { name: 'impersonate', run: (s) => void impersonate(s.headers, s.user, s.route) },
+    { name: 'impersonate', run: (s) => s.setHeaders(impersonate(s.headers, s.user, s.route)) },
     { name: 'record use', run: (s) => lastUsed.record(s.user.token) },
   ];
 }

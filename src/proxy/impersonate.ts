@@ -1,7 +1,7 @@
 /**
  * Stage: speak for the user. Adds the gateway's credential for the cluster and the user a cluster
  * sees (`kubeUserOf`, the same the webhook returns) as `Impersonate-*` headers. Runs only after
- * `stripClientIdentity`.
+ * `stripClientIdentity`, and puts the gateway's lines before the client's.
  */
 import type { UserIdentity } from '../auth/identity.js';
 import { kubeUserOf } from '../auth/kube-user.js';
@@ -25,8 +25,12 @@ export function impersonationHeaders(identity: UserIdentity): readonly string[] 
   return headers;
 }
 
-/** Appends the cluster credential and the user's impersonation headers to stripped headers. */
-export function impersonate(headers: string[], identity: UserIdentity, route: Pick<ClusterRoute, 'host' | 'credentialHeader'>): string[] {
-  headers.push('Host', route.host, ...route.credentialHeader, ...impersonationHeaders(identity));
-  return headers;
+/**
+ * The outgoing header lines: `Host`, the cluster credential and the user's impersonation headers
+ * first, then the stripped client headers. First, because anything that keeps only the first N
+ * header lines of a request (a proxy, a parser's limit) must lose the client's padding, never the
+ * impersonation that goes with the gateway's credential (SECURITY.md, header order).
+ */
+export function impersonate(headers: readonly string[], identity: UserIdentity, route: Pick<ClusterRoute, 'host' | 'credentialHeader'>): string[] {
+  return ['Host', route.host].concat(route.credentialHeader, impersonationHeaders(identity), headers);
 }

@@ -100,16 +100,28 @@ export class Http2Request {
   }
 }
 
-/** The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields. */
-function http2Headers(opts: Dispatcher.DispatchOptions, defaultAuthority: string): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':method': opts.method, ':path': opts.path, ':scheme': 'https', ':authority': defaultAuthority };
+/** Header names Node would enumerate before all others (integer-like keys), breaking the line order. */
+const INTEGER_LIKE = /^\d+$/;
+
+/**
+ * The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields, and the
+ * fields go out in the order of the lines (the gateway's identity first). A prototype-free map, so
+ * a client header named `constructor` or `__proto__` is an ordinary header; an all-digit name is
+ * dropped, as Node would send it before every other field.
+ */
+export function http2Headers(opts: Pick<Dispatcher.DispatchOptions, 'method' | 'path' | 'headers'>, defaultAuthority: string): OutgoingHttpHeaders {
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  out[':method'] = opts.method;
+  out[':path'] = opts.path;
+  out[':scheme'] = 'https';
+  out[':authority'] = defaultAuthority;
   const raw = opts.headers as string[] | null | undefined;
   for (let i = 0; raw && i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
     // HTTP/2 carries Host as :authority and forbids connection-specific headers (RFC 9113 §8.2.2).
     if (name === 'host') out[':authority'] = value;
-    if (isHopRequestHeader(name)) continue;
+    if (isHopRequestHeader(name) || INTEGER_LIKE.test(name)) continue;
     const seen = out[name];
     if (seen === undefined) out[name] = value;
     else if (Array.isArray(seen)) seen.push(value);

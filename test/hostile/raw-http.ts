@@ -38,3 +38,22 @@ export function rawExchange(port: number, ca: string, bytes: string | Buffer, ti
     socket.on('error', done);
   });
 }
+
+/** Sends `bytes` and resolves with the answer's head as soon as it arrives (upgrades stay open); the caller destroys the socket. */
+export function rawHead(port: number, ca: string, bytes: string | Buffer): Promise<{ socket: TLSSocket; status: number; head: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket: TLSSocket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => socket.write(bytes));
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      buf = Buffer.concat([buf, c]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      const head = buf.subarray(0, end).toString('latin1');
+      resolve({ socket, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, rest: buf.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed before an answer: ${buf.toString('latin1')}`)));
+  });
+}

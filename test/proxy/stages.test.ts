@@ -153,9 +153,8 @@ describe('impersonate', () => {
   };
   const route = { host: 'cluster:6443', credentialHeader: ['Authorization', 'Bearer gw'] } as unknown as ClusterRoute;
 
-  it('adds the gateway credential and one Impersonate-Group line per group (docs/reference/identity.md)', () => {
+  it('puts the gateway credential and one Impersonate-Group line per group before the client headers (docs/reference/identity.md)', () => {
     assert.deepEqual(impersonate(['Accept', 'x'], identity, route), [
-      'Accept', 'x',
       'Host', 'cluster:6443',
       'Authorization', 'Bearer gw',
       'Impersonate-User', 'alice',
@@ -164,6 +163,7 @@ describe('impersonate', () => {
       'Impersonate-Group', 'ops, with comma',
       'Impersonate-Group', 'kubegate:authenticated',
       'Impersonate-Extra-kubegate.io%2Ftoken-id', 't-xyz',
+      'Accept', 'x',
     ]);
   });
 
