@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AUTHENTICATED_GROUP } from '../../src/auth/identity.js';
-import { createCertificateAuthority } from '../kube-double/certs.js';
+import { createCertificateAuthority } from '../kube-double/index.js';
 import { call } from '../support/gateway.js';
 import { memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
 import { gatewayPort, rawExchange, rawHead } from './raw-http.js';

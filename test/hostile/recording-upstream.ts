@@ -4,7 +4,7 @@
  */
 import { createSecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { CertificateAuthority } from '../kube-double/certs.js';
+import type { CertificateAuthority } from '../kube-double/index.js';
 
 export interface RecordingUpstream {
   url: string;
