@@ -1,6 +1,6 @@
 /**
- * The authorization step after impersonation. The double allows everything unless a test
- * supplies `authorize`; a refusal reads exactly like kube-apiserver's RBAC refusal.
+ * The authorization step after impersonation. The double allows everything unless RBAC mode is
+ * on or a test supplies `authorize`; a refusal reads exactly like kube-apiserver's RBAC refusal.
  */
 import type { RequestInfo } from './request-info.js';
 import { forbidden } from './status.js';
@@ -19,9 +19,9 @@ export const attributesFor = (user: UserInfo, info: RequestInfo): AuthorizationA
   path: info.path,
 });
 
-/** Throws the 403 Status when `authorize` refuses (responsewriters.Forbidden's wording). */
-export const authorize = (hook: ((a: AuthorizationAttributes) => boolean) | undefined, attributes: AuthorizationAttributes): void => {
-  if (!hook || hook(attributes)) return;
+/** Throws the 403 Status when an authorizer refuses (responsewriters.Forbidden's wording). */
+export const authorize = (authorizers: Array<(a: AuthorizationAttributes) => boolean>, attributes: AuthorizationAttributes): void => {
+  if (authorizers.every((allows) => allows(attributes))) return;
   const { user, verb, apiGroup, resource, subresource, namespace, name, path } = attributes;
   if (!attributes.resourceRequest) {
     throw forbidden({ group: '', resource: '' }, '', `User "${user.username}" cannot ${verb} path "${path}"`);

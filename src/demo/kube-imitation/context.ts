@@ -10,7 +10,7 @@ import type { StreamTracker } from './streams.js';
 import type { KubeDoubleOptions, RecordedRequest, UserInfo } from './types.js';
 
 /** Options with their defaults applied; read through a getter so `setOptions` takes effect at once. */
-export type ResolvedOptions = Required<Omit<KubeDoubleOptions, 'webhookConfigFile' | 'authorize' | 'staticTokens' | 'gatewayToken'>> &
+export type ResolvedOptions = Required<Omit<KubeDoubleOptions, 'webhookConfigFile' | 'authorize' | 'staticTokens' | 'gatewayToken' | 'rbacManifests'>> &
   Pick<KubeDoubleOptions, 'webhookConfigFile' | 'authorize' | 'staticTokens'> & { gatewayToken: string };
 
 export interface DoubleState {

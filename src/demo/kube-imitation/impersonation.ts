@@ -5,12 +5,14 @@
  * - `Impersonate-Group`: every header line is one group, never split on commas;
  * - `Impersonate-Extra-<key>`: key lower-cased then percent-decoded; every line is one value;
  * - groups/uid/extra without a user: plain-text 500 "requested [...] without impersonating a user";
- * - each requested item is authorized in turn (user first), the first refusal is a 403 Status;
+ * - each requested item is authorized in turn (user first) as verb `impersonate` on users, groups,
+ *   serviceaccounts (in their namespace), uids or userextras/<key> (authentication.k8s.io), with
+ *   the item as the resource name; the first refusal is a 403 Status;
  * - the new user gets `system:authenticated` unless a group already says (un)authenticated.
  */
 import type { IncomingMessage } from 'node:http';
 import { PlainTextError, forbidden } from './status.js';
-import type { UserInfo } from './types.js';
+import type { AuthorizationAttributes, UserInfo } from './types.js';
 
 const EXTRA_PREFIX = 'impersonate-extra-';
 const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
@@ -88,20 +90,32 @@ const buildRequests = (req: IncomingMessage): ImpersonationRequest[] => {
   return requests;
 };
 
-/** The resource the authorizer is asked about for one impersonation request. */
-const attributesOf = (r: ImpersonationRequest): { group: string; resource: string; scope: string } => {
+/** What the authorizer is asked for one impersonation request, and how a refusal names it. */
+const attributesOf = (requester: UserInfo, r: ImpersonationRequest): { attributes: AuthorizationAttributes; scope: string } => {
+  const ask = (apiGroup: string, resource: string, subresource = '', namespace = ''): AuthorizationAttributes => ({
+    user: requester,
+    verb: 'impersonate',
+    resourceRequest: true,
+    apiGroup,
+    apiVersion: '',
+    resource,
+    subresource,
+    namespace,
+    name: r.name,
+    path: '',
+  });
   const cluster = 'at the cluster scope';
   switch (r.kind) {
     case 'ServiceAccount':
-      return { group: '', resource: 'serviceaccounts', scope: `in the namespace "${r.namespace}"` };
+      return { attributes: ask('', 'serviceaccounts', '', r.namespace), scope: `in the namespace "${r.namespace}"` };
     case 'User':
-      return { group: '', resource: 'users', scope: cluster };
+      return { attributes: ask('', 'users'), scope: cluster };
     case 'Group':
-      return { group: '', resource: 'groups', scope: cluster };
+      return { attributes: ask('', 'groups'), scope: cluster };
     case 'UserExtra':
-      return { group: 'authentication.k8s.io', resource: `userextras/${r.fieldPath}`, scope: cluster };
+      return { attributes: ask('authentication.k8s.io', 'userextras', r.fieldPath), scope: cluster };
     case 'UID':
-      return { group: 'authentication.k8s.io', resource: 'uids', scope: cluster };
+      return { attributes: ask('authentication.k8s.io', 'uids'), scope: cluster };
   }
 };
 
@@ -109,7 +123,7 @@ const attributesOf = (r: ImpersonationRequest): { group: string; resource: strin
  * Returns the identity the request acts as: the requester itself when no `Impersonate-*` header
  * was sent, else the impersonated user. Throws the Status kube-apiserver would answer.
  */
-export const impersonate = (req: IncomingMessage, requester: UserInfo, mayImpersonate: (user: UserInfo) => boolean): UserInfo => {
+export const impersonate = (req: IncomingMessage, requester: UserInfo, authorize: (attributes: AuthorizationAttributes) => boolean): UserInfo => {
   const requests = buildRequests(req);
   if (requests.length === 0) return requester;
 
@@ -120,10 +134,12 @@ export const impersonate = (req: IncomingMessage, requester: UserInfo, mayImpers
   const extra: Record<string, string[]> = {};
 
   for (const r of requests) {
-    if (!mayImpersonate(requester)) {
-      const { group, resource, scope } = attributesOf(r);
-      const why = `User "${requester.username}" cannot impersonate resource "${resource}" in API group "${group}" ${scope}`;
-      throw forbidden({ group, resource: resource.split('/')[0] ?? resource }, r.name, why);
+    const { attributes, scope } = attributesOf(requester, r);
+    if (!authorize(attributes)) {
+      const { apiGroup, resource, subresource } = attributes;
+      const what = subresource ? `${resource}/${subresource}` : resource;
+      const why = `User "${requester.username}" cannot impersonate resource "${what}" in API group "${apiGroup}" ${scope}`;
+      throw forbidden({ group: apiGroup, resource }, r.name, why);
     }
     switch (r.kind) {
       case 'ServiceAccount':

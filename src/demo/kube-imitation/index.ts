@@ -11,11 +11,13 @@ import { createCertificateAuthority, type KeyPairPem } from './certs.js';
 import type { ResolvedOptions } from './context.js';
 import { handleRequest, handleUpgrade, type PipelineDeps } from './pipeline.js';
 import { seedPod } from './pods.js';
+import { applyRbacManifests, rbacDecision, seedBootstrapPolicy } from './rbac.js';
+import { renderImpersonator } from '../../render/impersonator.js';
 import { ObjectStore } from './store.js';
 import { StreamTracker } from './streams.js';
 import { cachedTokenAuthenticator } from './token-cache.js';
 import { GATEWAY_USER, gatewayTokenAuthenticator, staticTokenAuthenticator, unionTokenAuthenticator, type TokenAuthenticator } from './token-authn.js';
-import type { KubeDoubleOptions, RecordedRequest, UserInfo } from './types.js';
+import type { AuthorizationAttributes, KubeDoubleOptions, RecordedRequest, UserInfo } from './types.js';
 import { loadWebhookConfig, webhookTokenAuthenticator } from './webhook-authn.js';
 
 export type { AuthorizationAttributes, KubeDoubleOptions, KubeObject, RecordedRequest, StaticTokenUser, UserInfo } from './types.js';
@@ -41,10 +43,14 @@ export interface KubeDouble {
   issueClientCert(cn: string, orgs?: string[]): Promise<KeyPairPem>;
   /** Open watch, followed-log, exec and SPDY streams (0 when nothing leaked). */
   activeStreams(): number;
-  /** Changes options at run time (`webhookConfigFile` is only read at start, like kube-apiserver). */
+  /** Changes options at run time (`webhookConfigFile` and `rbacManifests` are only read at start). */
   setOptions(partial: Partial<KubeDoubleOptions>): void;
   /** The objects served; tests may seed or inspect them directly. */
   store: ObjectStore;
+  /** Stores (replaces) the ClusterRoles and ClusterRoleBindings of a YAML stream, as `kubectl apply` would. */
+  applyRbac(yamlStream: string): string[];
+  /** What the stored RBAC policy answers for `attributes` (the double's SubjectAccessReview). */
+  can(attributes: AuthorizationAttributes): boolean;
   /** Ends every stream and connection and stops listening. */
   stop(): Promise<void>;
 }
@@ -56,7 +62,7 @@ const resolveOptions = (options: KubeDoubleOptions, gatewayToken: string): Resol
   webhookVersion: options.webhookVersion ?? 'v1',
   webhookCacheTtlMs: options.webhookCacheTtlMs ?? 2000,
   apiAudiences: options.apiAudiences ?? DEFAULT_AUDIENCES,
-  impersonators: options.impersonators ?? [GATEWAY_USER.username],
+  authorizationMode: options.authorizationMode ?? 'AlwaysAllow',
   staticTokens: options.staticTokens,
   refuseUpgrades: options.refuseUpgrades ?? false,
   logFollowIntervalMs: options.logFollowIntervalMs ?? 200,
@@ -104,6 +110,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
 
   const store = new ObjectStore(() => current().watchHistoryLimit);
   seed(store);
+  seedBootstrapPolicy(store);
+  applyRbacManifests(store, options.rbacManifests ?? renderImpersonator());
   const streams = new StreamTracker();
   const requests: RecordedRequest[] = [];
   let url = '';
@@ -157,6 +165,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       resolved = resolveOptions(raw, generatedToken);
     },
     store,
+    applyRbac: (yamlStream) => applyRbacManifests(store, yamlStream),
+    can: (attributes) => rbacDecision(store, attributes).allowed,
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.closeAll();

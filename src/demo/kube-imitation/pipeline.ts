@@ -1,6 +1,6 @@
 /**
  * The request path, top to bottom, in kube-apiserver's filter order:
- * record → (read body) → authenticate → impersonate → authorize → route.
+ * record → (read body) → authenticate → impersonate (RBAC) → authorize (mode, hook) → route.
  * Anything thrown becomes the answer kube-apiserver would give, written by respond.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +15,8 @@ import { errorReply, send, sendOnSocket } from './respond.js';
 import { routeHttp, routeUpgrade } from './routes.js';
 import { requestEntityTooLarge } from './status.js';
 import type { TokenAuthenticator } from './token-authn.js';
-import type { RecordedRequest, UserInfo } from './types.js';
+import { rbacDecision } from './rbac.js';
+import type { AuthorizationAttributes, RecordedRequest, UserInfo } from './types.js';
 
 // kube-apiserver's default maximum request body (3 MiB).
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -46,11 +47,12 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
 const identify = async (deps: PipelineDeps, req: IncomingMessage, record: RecordedRequest) => {
   const requester = await authenticateRequest(req, deps.tokens);
   record.authenticatedAs = requester;
-  const impersonators = deps.options().impersonators;
-  const user: UserInfo = impersonate(req, requester, (u) => impersonators.includes(u.username));
+  const rbac = (attributes: AuthorizationAttributes): boolean => rbacDecision(deps.store, attributes).allowed;
+  const user: UserInfo = impersonate(req, requester, rbac);
   record.effective = user;
   const info = parseRequestInfo(req);
-  authorize(deps.options().authorize, attributesFor(user, info));
+  const { authorizationMode, authorize: hook } = deps.options();
+  authorize([...(authorizationMode === 'RBAC' ? [rbac] : []), ...(hook ? [hook] : [])], attributesFor(user, info));
   return { user, info };
 };
 

@@ -1,8 +1,8 @@
 /**
  * Decoding of the protobuf bodies kubectl sends. Its typed-client commands (`kubectl create
- * configmap|namespace`) POST `application/vnd.kubernetes.protobuf` and do not fall back to JSON,
+ * configmap|namespace`, `kubectl auth can-i`) POST `application/vnd.kubernetes.protobuf` and do not fall back to JSON,
  * so a faithful double must read them. Only what those commands produce is decoded: the `k8s\0`
- * + runtime.Unknown envelope, ObjectMeta's common fields, ConfigMap and Namespace. Field numbers
+ * + runtime.Unknown envelope, ObjectMeta's common fields, ConfigMap, Namespace and SelfSubjectAccessReview. Field numbers
  * are those of k8s.io/api and apimachinery's generated.proto.
  */
 import { unsupportedMediaType } from './status.js';
@@ -123,9 +123,34 @@ const namespace = (buf: Buffer): Record<string, unknown> => {
   return object;
 };
 
+/** Fields of a message by number → name (strings only), empty ones left out. */
+const strings = (buf: Buffer, names: Record<number, string>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const f of fields(buf)) {
+    const name = names[f.number];
+    if (name && str(f)) out[name] = str(f);
+  }
+  return out;
+};
+
+/** `kubectl auth can-i`: SelfSubjectAccessReview{metadata=1, spec=2{resourceAttributes=1, nonResourceAttributes=2}}. */
+const selfSubjectAccessReview = (buf: Buffer): Record<string, unknown> => {
+  const spec: Record<string, unknown> = {};
+  for (const f of fields(buf)) {
+    if (f.number !== 2) continue;
+    for (const a of fields(f.bytes ?? Buffer.alloc(0))) {
+      const bytes = a.bytes ?? Buffer.alloc(0);
+      if (a.number === 1) spec.resourceAttributes = strings(bytes, { 1: 'namespace', 2: 'verb', 3: 'group', 4: 'version', 5: 'resource', 6: 'subresource', 7: 'name' });
+      if (a.number === 2) spec.nonResourceAttributes = strings(bytes, { 1: 'path', 2: 'verb' });
+    }
+  }
+  return { metadata: {}, spec };
+};
+
 const DECODERS: Record<string, (buf: Buffer) => Record<string, unknown>> = {
   'v1/ConfigMap': configMap,
   'v1/Namespace': namespace,
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': selfSubjectAccessReview,
 };
 
 /** Decodes a `application/vnd.kubernetes.protobuf` body into the object's JSON form. */

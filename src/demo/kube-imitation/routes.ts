@@ -3,6 +3,7 @@
  * Plain requests and upgrade requests are routed separately because Node hands them over
  * differently (a response object versus a raw socket).
  */
+import { serveAccessReview } from './access-review.js';
 import { findResource } from './catalog.js';
 import type { HttpContext, UpgradeContext } from './context.js';
 import { discoveryReply } from './discovery.js';
@@ -55,7 +56,7 @@ export const routeHttp = async (ctx: HttpContext): Promise<void> => {
   }
   if (!def.stored) {
     if (info.verb !== 'create') throw methodNotAllowed();
-    return serveSelfSubjectReview(ctx);
+    return def.resource === 'selfsubjectreviews' ? serveSelfSubjectReview(ctx) : serveAccessReview(ctx, def);
   }
   return serveStoredResource(ctx, def);
 };

@@ -81,8 +81,19 @@ export interface KubeDoubleOptions {
    * `['https://kubernetes.default.svc.cluster.local']`; `[]` omits the field.
    */
   apiAudiences?: string[];
-  /** Usernames allowed to impersonate. Default: the gateway identity only. */
-  impersonators?: string[];
+  /**
+   * YAML stream whose ClusterRoles and ClusterRoleBindings are stored at start, beside the
+   * bootstrap policy (cluster-admin, admin, edit, view, system:basic-user, system:discovery).
+   * Default: what `kubegate render impersonator` prints, so the gateway may impersonate exactly
+   * what that role grants. Impersonation and (Self)SubjectAccessReviews are always decided by
+   * the stored RBAC policy.
+   */
+  rbacManifests?: string;
+  /**
+   * How ordinary requests are authorized after impersonation: 'AlwaysAllow' (default) or 'RBAC'
+   * (the stored ClusterRoles and ClusterRoleBindings, like `--authorization-mode=RBAC`).
+   */
+  authorizationMode?: 'AlwaysAllow' | 'RBAC';
   /** Extra bearer tokens, like `--token-auth-file`. */
   staticTokens?: Record<string, StaticTokenUser>;
   /** Answer every upgrade (WebSocket and SPDY) with a 403 Status instead of 101. */
@@ -90,8 +101,8 @@ export interface KubeDoubleOptions {
   /** Period of the lines a followed pod log emits. Default 200 ms. */
   logFollowIntervalMs?: number;
   /**
-   * RBAC stand-in, asked after authentication and impersonation. Return false to get the
-   * 403 Status kube-apiserver would send. Default: allow everything.
+   * An extra authorizer, asked after authentication and impersonation (and after RBAC in
+   * 'RBAC' mode). Return false to get the 403 Status kube-apiserver would send.
    */
   authorize?: (attributes: AuthorizationAttributes) => boolean;
   /** Use this gateway token instead of a random one. */
