@@ -28,6 +28,7 @@ import { requestInfo } from './request-info.js';
 import { ProxyScope } from './scope.js';
 import { stripClientIdentity } from './strip-headers.js';
 import { tunnel } from './tunnel.js';
+import { checkUpgrade } from './upgrade-check.js';
 
 /** What the stages need. */
 export interface StageDeps {
@@ -51,6 +52,8 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
   return [
     // 400: a malformed cluster id, dot segments or encoded slashes.
     { name: 'parse path', run: (s) => s.setPath(parseClusterPath(s.req.url!)) },
+    // 400: an upgrade other than WebSocket/SPDY (h2c), or one that declares a body.
+    { name: 'check upgrade', run: (s) => (s.upgrade ? checkUpgrade(s.req) : undefined) },
     // 429: an address that keeps presenting invalid tokens is slowed down before any lookup.
     { name: 'throttle', run: (s) => badTokens.check(s.exchange.clientAddress, 'bearer tokens from this address') },
     // 401 (counted against the address): no token, or one that is not valid now.
