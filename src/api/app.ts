@@ -32,11 +32,14 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // Every route here, read or not, gets its body within the deadline (/ui/login, /healthz, …):
+  // a client announcing a body it never sends cannot hold a connection open.
+  app.use(bodyDeadline(ctx.bodyTimeoutMs));
   app.use(auditApiCalls(ctx));
   app.use(healthRoutes(ctx), metricsRoutes(ctx));
 
   const v1 = express.Router();
-  v1.use(requireJsonBody, bodyDeadline(ctx.bodyTimeoutMs), express.json({ limit: BODY_LIMIT, strict: true }));
+  v1.use(requireJsonBody, express.json({ limit: BODY_LIMIT, strict: true }));
   const any = requireToken(ctx.authenticator, ctx.lastUsed, 'any');
   const unscoped = requireToken(ctx.authenticator, ctx.lastUsed, 'unscoped');
   v1.use(sessionRoutes(ctx, { any }), ssoRoutes(ctx), ssoBrowserRoutes(ctx));
@@ -55,19 +58,21 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
 }
 
 /**
- * Drops a client that trickles its body (slowloris on the API; proxied bodies stream freely).
+ * Drops a client that trickles its body (slowloris on the API and the UI; proxied bodies stream
+ * freely). A route that answers without reading the body is covered too: Node then drains the
+ * body to keep the connection, and the deadline still runs.
  * Only requests that carry a body are timed: a bodiless request's stream never ends until someone
  * reads it, so timing it would cut long answers such as the webhook's 30 s `authn-sync`
  * long-poll (issue 15, bug 2).
  */
 function bodyDeadline(ms: number) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: Request, _res: Response, next: NextFunction): void => {
     if (req.complete || !hasBody(req)) return next();
+    // Cleared only when the whole body has arrived, not when the answer is sent: after an early
+    // answer Node keeps reading the body for keep-alive. A socket closed first makes the destroy a no-op.
     const timer = setTimeout(() => req.socket.destroy(), ms);
     timer.unref();
-    const clear = (): void => clearTimeout(timer);
-    req.once('end', clear);
-    res.once('close', clear);
+    req.once('end', () => clearTimeout(timer));
     next();
   };
 }

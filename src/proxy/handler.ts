@@ -30,6 +30,12 @@ import { stripClientIdentity } from './strip-headers.js';
 import { tunnel } from './tunnel.js';
 import { checkUpgrade } from './upgrade-check.js';
 
+/** True when the request announces a body (chunked or a non-zero length). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** What the stages need. */
 export interface StageDeps {
   authenticator: TokenAuthenticator;
@@ -138,6 +144,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
         if (target.longRunning) deps.requests.markLongRunning(res);
         await upstream.forward({ req, res, target, exchange });
       } catch (err) {
+        // A refused request's body is never read: answer at once and close, rather than drain
+        // (or wait for) a body a stranger may trickle for ever.
+        if (!req.complete && hasBody(req) && !res.headersSent) res.setHeader('Connection', 'close');
         refused(exchange, err, () => sendStatus(res, err, exchange.requestId));
       }
     },
