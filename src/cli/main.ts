@@ -20,6 +20,7 @@ interface Entry {
 
 export const COMMANDS: Record<string, Entry> = {
   serve: { summary: 'run the gateway (HTTPS API, proxy, web UI)', load: () => import('./serve.js') },
+  demo: { summary: 'try kubegate on this machine: the gateway, a kube-apiserver imitation, kubectl on both doors', load: () => import('./demo.js') },
   token: { summary: 'kubectl credential plugin (prints an ExecCredential)', load: () => import('./token.js') },
   webhook: { summary: 'run the kube-api-auth TokenReview webhook for one cluster', load: () => import('./webhook.js') },
   agent: { summary: 'connect this cluster to the gateway (run inside the cluster)', load: () => import('./agent.js') },

@@ -85,8 +85,8 @@ const seed = (store: ObjectStore): void => {
   store.create({ group: '', resource: 'pods' }, seedPod());
 };
 
-/** Starts a double on a random port of 127.0.0.1. */
-export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<KubeDouble> {
+/** Starts a double on 127.0.0.1, on `listen.port` (`kubegate demo`) or a random port. */
+export async function startKubeDouble(options: KubeDoubleOptions = {}, listen: { port?: number } = {}): Promise<KubeDouble> {
   const pki = await createCertificateAuthority();
   let raw: KubeDoubleOptions = { ...options };
   let resolved = resolveOptions(raw, randomBytes(32).toString('base64url'));
@@ -141,7 +141,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(listen.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   url = `https://127.0.0.1:${port}`;
