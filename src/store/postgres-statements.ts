@@ -50,6 +50,10 @@ export const SQL = {
      order by created_at desc, id collate "C"`,
   ),
   deleteToken: statement('delete_token', 'delete from tokens where id = $1'),
+  deleteUserTokens: statement(
+    'delete_user_tokens',
+    'delete from tokens where user_id = $1 and ($2::text is null or kind = $2) and ($3::text is null or id <> $3) returning id',
+  ),
   // Many tokens in one write; the change-log trigger ignores last_used_at.
   touchTokens: statement(
     'touch_tokens',

@@ -210,6 +210,11 @@ export class PostgresStore implements Store {
     return (await this.changed(SQL.deleteToken, [id])) > 0;
   }
 
+  async deleteUserTokens(userId: string, filter: { kind?: TokenKind; exceptId?: string } = {}): Promise<string[]> {
+    const { rows } = await this.run<{ id: string }>(SQL.deleteUserTokens, [userId, filter.kind ?? null, filter.exceptId ?? null]);
+    return rows.map((r) => r.id);
+  }
+
   async touchTokens(lastUsed: ReadonlyMap<string, Date>): Promise<void> {
     if (lastUsed.size === 0) return;
     const ids = [...lastUsed.keys()];

@@ -44,6 +44,11 @@ export function prepareStatements(db: Db) {
        order by created_at desc, id`,
     ),
     deleteToken: db.prepare<[string]>('delete from tokens where id = ?'),
+    deleteUserTokens: db.prepare<{ userId: string; kind: string | null; exceptId: string | null }, { id: string }>(
+      `delete from tokens
+       where user_id = @userId and (@kind is null or kind = @kind) and (@exceptId is null or id <> @exceptId)
+       returning id`,
+    ),
     touchToken: db.prepare<[number, string]>('update tokens set last_used_at = ? where id = ?'),
     deleteExpiredTokens: db.prepare<[number]>('delete from tokens where expires_at is not null and expires_at < ?'),
 

@@ -182,6 +182,11 @@ class SqliteStore implements Store {
     return guard(() => this.q.deleteToken.run(id).changes > 0);
   }
 
+  async deleteUserTokens(userId: string, filter: { kind?: TokenKind; exceptId?: string } = {}): Promise<string[]> {
+    const params = { userId, kind: filter.kind ?? null, exceptId: filter.exceptId ?? null };
+    return guard(() => this.q.deleteUserTokens.all(params).map((r) => r.id));
+  }
+
   async touchTokens(lastUsed: ReadonlyMap<string, Date>): Promise<void> {
     if (lastUsed.size === 0) return;
     guard(() => this.touchAll(lastUsed));

@@ -188,6 +188,11 @@ export interface Store {
   /** Tokens of one user, or every token when `userId` is undefined; newest first. */
   listTokens(filter: { userId?: string; clusterId?: string; kind?: TokenKind }): Promise<TokenRecord[]>;
   deleteToken(id: string): Promise<boolean>;
+  /**
+   * Deletes a user's tokens (of one kind when `kind` is given, all but `exceptId` when given);
+   * returns the deleted ids. Each deletion is in the change log, so webhooks hear of it.
+   */
+  deleteUserTokens(userId: string, filter?: { kind?: TokenKind; exceptId?: string }): Promise<string[]>;
   /** Records last use for many tokens in one write (called by a throttled batcher). */
   touchTokens(lastUsed: ReadonlyMap<string, Date>): Promise<void>;
   /** Removes tokens that expired before `now`; returns how many. */

@@ -248,6 +248,20 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         assert.deepEqual(ids(await store.listTokens({})), ['t-2']);
       });
 
+      it("deletes a user's tokens: all, one kind, or all but one; others' stay", async () => {
+        await store.createUser(newUser('bob'));
+        for (const [id, kind] of [['t-s1', 'session'], ['t-s2', 'session'], ['t-api', 'api'], ['t-kc', 'kubeconfig']] as const) {
+          await store.createToken(newToken(id, { kind, clusterId: kind === 'kubeconfig' ? 'c-prod' : null }));
+        }
+        await store.createToken(newToken('t-bob', { kind: 'session', userId: 'u-bob' }));
+        assert.deepEqual((await store.deleteUserTokens('u-alice', { kind: 'session', exceptId: 't-s1' })).sort(), ['t-s2']);
+        assert.deepEqual(ids(await store.listTokens({ userId: 'u-alice' })).sort(), ['t-api', 't-kc', 't-s1']);
+        assert.deepEqual((await store.deleteUserTokens('u-alice', { kind: 'session' })).sort(), ['t-s1']);
+        assert.deepEqual((await store.deleteUserTokens('u-alice')).sort(), ['t-api', 't-kc']);
+        assert.deepEqual(await store.deleteUserTokens('u-alice'), []);
+        assert.deepEqual(ids(await store.listTokens({})), ['t-bob']);
+      });
+
       it('records last use for many tokens at once', async () => {
         await store.createToken(newToken('t-1'));
         await store.createToken(newToken('t-2'));

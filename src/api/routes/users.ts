@@ -1,12 +1,15 @@
-/** `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin, docs/reference/api.md). */
+/**
+ * `GET/POST /v1/users`, `GET/PATCH/DELETE /v1/users/{id}` (admin), `POST /v1/users/{id}/revoke-tokens`
+ * (admin or self) and `POST /v1/me/password` (self) (docs/reference/api.md).
+ */
 import { Router } from 'express';
 import { z } from 'zod';
-import { hashPassword } from '../../auth/passwords.js';
+import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { randomId } from '../../auth/tokens.js';
-import { badRequest, notFound } from '../../errors.js';
+import { badRequest, GatewayError, notFound } from '../../errors.js';
 import type { UserPatch } from '../../store/store.js';
 import type { ApiContext } from '../context.js';
-import { adminOf } from '../request-identity.js';
+import { adminOf, userOf } from '../request-identity.js';
 import { GroupSchema, NameSchema, parseBody, PasswordSchema } from '../validate.js';
 import { userView } from './views.js';
 
@@ -30,6 +33,21 @@ const PatchUserSchema = z
     enabled: z.boolean().optional(),
   })
   .strict();
+
+const ChangePasswordSchema = z.object({ currentPassword: z.string().min(1).max(1024), password: PasswordSchema }).strict();
+
+/**
+ * What a change ends (SECURITY.md): disabling ends every token of the user, so enabling again
+ * brings none back; a new password ends the user's `session` tokens except `keep` (the request's
+ * own, when it is one of them: a self-service change keeps the caller logged in). API and
+ * kubeconfig tokens outlive a password change; `POST /v1/users/{id}/revoke-tokens` ends them.
+ * Returns how many tokens ended.
+ */
+async function endTokensAfterChange(ctx: ApiContext, userId: string, change: { disabled: boolean; passwordChanged: boolean; keep: string }): Promise<number> {
+  if (change.disabled) return (await ctx.store.deleteUserTokens(userId)).length;
+  if (change.passwordChanged) return (await ctx.store.deleteUserTokens(userId, { kind: 'session', exceptId: change.keep })).length;
+  return 0;
+}
 
 export function userRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -77,10 +95,38 @@ export function userRoutes(ctx: ApiContext): Router {
     if (body.password !== undefined) patch.passwordHash = await hashPassword(body.password);
     const user = await ctx.store.updateUser(current.id, patch);
     if (!user) throw notFound('user not found');
+    const ended = await endTokensAfterChange(ctx, user.id, { disabled: body.enabled === false, passwordChanged: body.password !== undefined, keep: me.token.id });
     // Any change can alter what the user may do; a disabled user's tokens stop at once.
     await ctx.revocations.publish({ type: 'user', userId: user.id });
-    ctx.log.info({ by: me.username, userId: user.id, fields: Object.keys(body) }, 'user changed');
+    ctx.log.info({ by: me.username, userId: user.id, fields: Object.keys(body), tokensEnded: ended }, 'user changed');
     res.json(userView(user));
+  });
+
+  // Self-service: a local user changes their own password (the current one proves it is them).
+  r.post('/me/password', async (req, res) => {
+    const me = userOf(req);
+    const body = parseBody(req, ChangePasswordSchema);
+    const stored = await ctx.store.getUserByUsername(me.username);
+    if (!stored || stored.id !== me.userId) throw notFound('user not found');
+    if (stored.source !== 'local') throw badRequest(`password: ${stored.username} signs in with single sign-on; the identity provider manages it`);
+    if (!(await verifyPassword(stored.passwordHash, body.currentPassword))) throw badRequest('currentPassword: not your current password');
+    await ctx.store.updateUser(me.userId, { passwordHash: await hashPassword(body.password) });
+    const ended = await endTokensAfterChange(ctx, me.userId, { disabled: false, passwordChanged: true, keep: me.token.id });
+    await ctx.revocations.publish({ type: 'user', userId: me.userId });
+    ctx.log.info({ user: me.username, tokensEnded: ended }, 'password changed');
+    res.status(204).end();
+  });
+
+  // Ends every token of the user (sessions, API and kubeconfig tokens): an admin, or the user.
+  r.post('/users/:id/revoke-tokens', async (req, res) => {
+    const me = userOf(req);
+    if (req.params.id !== me.userId && !me.admin) throw new GatewayError('Forbidden', 'this needs an administrator');
+    const user = await ctx.store.getUser(req.params.id!);
+    if (!user) throw notFound('user not found');
+    const ended = await ctx.store.deleteUserTokens(user.id);
+    await ctx.revocations.publish({ type: 'user', userId: user.id });
+    ctx.log.info({ by: me.username, userId: user.id, tokensEnded: ended.length }, 'tokens revoked');
+    res.json({ revoked: ended.length });
   });
 
   r.delete('/users/:id', async (req, res) => {
