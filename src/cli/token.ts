@@ -82,6 +82,8 @@ async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     interactive: info.interactive,
     browser: v.browser,
     loopbackPorts: v.loopbackPorts,
+    // kubectl runs us directly: our parent is the kubectl process asking (see plugin.ts).
+    caller: process.ppid,
   });
   process.stdout.write(execCredentialJson(info.apiVersion, credential.token, credential.expiresAt));
   return 0;

@@ -18,6 +18,8 @@ export interface CachedCredential {
   verifiedAt: string;
   /** The gateway CA (base64 PEM) trusted at login, so `--logout` can revoke the token later. */
   caData?: string | undefined;
+  /** Process ids of the last kubectl processes the token was handed to (see plugin.ts). */
+  handedTo?: number[] | undefined;
 }
 
 const FIELDS = ['server', 'clusterId', 'token', 'tokenId', 'obtainedAt', 'expiresAt', 'verifiedAt'] as const;
@@ -102,6 +104,7 @@ function readEntry(path: string): CachedCredential | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   for (const f of FIELDS) if (typeof parsed[f] !== 'string') return undefined;
   for (const f of ['obtainedAt', 'expiresAt', 'verifiedAt']) if (Number.isNaN(Date.parse(parsed[f] as string))) return undefined;
+  if (parsed.handedTo !== undefined && !(Array.isArray(parsed.handedTo) && parsed.handedTo.every((p) => Number.isSafeInteger(p)))) delete parsed.handedTo;
   return parsed as unknown as CachedCredential;
 }
 

@@ -15,6 +15,8 @@ import { PluginError } from './plugin-error.js';
 export const VERIFY_INTERVAL_MS = 5 * 60_000;
 /** A token this close to expiry is replaced rather than handed out. */
 const EXPIRY_MARGIN_MS = 60_000;
+/** How many recent kubectl processes a cache entry remembers having handed its token to. */
+const HANDED_TO_KEPT = 16;
 /** How long a second plugin run waits for another one's login (its user may be typing a password, or in a browser). */
 const LOCK_WAIT_MS = 60_000;
 
@@ -34,6 +36,8 @@ export interface PluginOptions {
   browser: string | undefined;
   /** `KUBEGATE_LOOPBACK_PORTS` (kubelogin's 8000 and 18000 by default, so one registration serves both). */
   loopbackPorts: readonly number[];
+  /** The process that ran us (kubectl's pid); undefined when unknown. */
+  caller?: number | undefined;
   now?: () => number;
 }
 
@@ -59,17 +63,41 @@ export async function obtainCredential(options: PluginOptions): Promise<Credenti
   const cache = new CredentialCache(options.configDir);
   const cached = cache.read(options.server, options.clusterId);
   if (cached && fresh(cached, now())) {
-    if (now() - Date.parse(cached.verifiedAt) < VERIFY_INTERVAL_MS) return toCredential(cached);
+    // client-go runs the plugin again, in the same kubectl process, when a request meets a 401 with
+    // the credential it was given: that second run is asked for a fresh token (issue 15, bug 1).
+    // It cannot retry that request, but the next command gets a working token at once.
+    const again = options.caller !== undefined && (cached.handedTo ?? []).includes(options.caller);
+    if (!again && now() - Date.parse(cached.verifiedAt) < VERIFY_INTERVAL_MS) return handOut(cache, cached, options.caller);
     // Revocation must not lock the user out: ask the gateway now and then; log in again on a 401.
     const { checkToken } = await import('./gateway-client.js');
     const verdict = await checkToken(target(options.server, options.caData ?? cached.caData), cached.token);
     if (verdict !== 'rejected') {
-      if (verdict === 'valid') cache.write({ ...cached, verifiedAt: new Date(now()).toISOString() });
-      return toCredential(cached);
+      if (verdict !== 'valid') return handOut(cache, cached, options.caller);
+      return handOut(cache, { ...cached, verifiedAt: new Date(now()).toISOString() }, options.caller, { changed: true });
     }
     cache.remove(options.server, options.clusterId);
   }
-  return login(options, cache, now);
+  const credential = await login(options, cache, now);
+  const entry = cache.read(options.server, options.clusterId);
+  if (entry && entry.token === credential.token) return handOut(cache, entry, options.caller);
+  return credential;
+}
+
+/**
+ * Hands `entry`'s token out to `caller`, remembering whom (a cheap atomic rewrite of one small
+ * file); `changed` when the entry differs from the cached file anyway.
+ */
+function handOut(cache: CredentialCache, entry: CachedCredential, caller: number | undefined, { changed = false } = {}): Credential {
+  const handedTo = entry.handedTo ?? [];
+  if (changed || (caller !== undefined && !handedTo.includes(caller))) {
+    try {
+      const handed = caller === undefined || handedTo.includes(caller) ? handedTo : [...handedTo, caller].slice(-HANDED_TO_KEPT);
+      cache.write({ ...entry, handedTo: handed });
+    } catch {
+      // A read-only cache still hands the token out; only the 401 shortcut is lost.
+    }
+  }
+  return toCredential(entry);
 }
 
 async function login(options: PluginOptions, cache: CredentialCache, now: () => number): Promise<Credential> {

@@ -133,6 +133,20 @@ describe('kubegate token', () => {
     assert.equal(now!.entry.token, second.status.token);
   });
 
+  it('run again by the same process (client-go after a 401), re-checks at once and logs in again if revoked', async () => {
+    // Every run here has this test process as its parent, as a kubectl process is for its plugin runs.
+    const first = credentialOf((await runKubegate(args(), env())).stdout);
+    assert.deepEqual(onlyEntry(configDir).entry.handedTo, [process.pid]);
+    const [revoked] = await pluginTokens();
+    assert.equal((await call(gw, 'DELETE', `/v1/tokens/${revoked.tokenId}`, { token: alice })).status, 204);
+    const res = await runKubegate(args(), env());
+    assert.equal(res.code, 0, res.stderr);
+    const second = credentialOf(res.stdout);
+    assert.notEqual(second.status.token, first.status.token);
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: second.status.token })).status, 200);
+    assert.equal(onlyEntry(configDir).entry.token, second.status.token);
+  });
+
   it('records a successful re-check and keeps the token', async () => {
     const first = credentialOf((await runKubegate(args(), env())).stdout);
     const { file, entry } = onlyEntry(configDir);
