@@ -23,7 +23,10 @@ interface Entry {
   lockedUntil: number;
 }
 
-/** Invalid bearer tokens per client address on `/k8s/...`: 50 free, then 1 s doubling up to a minute. */
+/**
+ * Invalid bearer tokens on `/k8s/...`, per client address and per token prefix: 50 free, then
+ * further failures get 429 for 1 s doubling up to a minute. Valid tokens are never throttled.
+ */
 export const BAD_TOKENS_PER_ADDRESS: ThrottleOptions = { freeFailures: 50, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 5 * 60_000 };
 
 export class FailureThrottle {
@@ -52,6 +55,11 @@ export class FailureThrottle {
     const over = e.failures - this.options.freeFailures;
     if (over > 0) e.lockedUntil = this.clock() + Math.min(this.options.maxLockMs, this.options.baseLockMs * 2 ** Math.min(over - 1, 30));
     this.entries.set(key, e);
+  }
+
+  /** Failures recorded for `key` and not yet forgotten. */
+  failures(key: string): number {
+    return this.entries.get(key, { updateAgeOnGet: false })?.failures ?? 0;
   }
 
   /** Forgets `key` (a successful login). */

@@ -8,6 +8,20 @@ import { badRequest, unauthorized } from '../errors.js';
 
 export const BEARER_PROTOCOL_PREFIX = 'base64url.bearer.authorization.k8s.io.';
 
+/**
+ * A non-secret key for a presented token, for throttling repeated failures of the same token: a
+ * kubegate token's id (`kgt_t-…`, before the dot), else the token's first 24 characters.
+ */
+export function tokenPrefix(req: IncomingMessage): string | undefined {
+  try {
+    const token = bearerToken(req);
+    const dot = token.indexOf('.');
+    return token.startsWith('kgt_') && dot > 0 ? token.slice(0, dot) : token.slice(0, 24);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the client's token; throws 400 for more than one `Authorization` line, 401 for none. */
 export function bearerToken(req: IncomingMessage): string {
   const line = authorizationLine(req.rawHeaders);
@@ -16,7 +30,9 @@ export function bearerToken(req: IncomingMessage): string {
     if (!m) throw unauthorized();
     return m[1]!;
   }
-  const fromProtocol = subprotocolToken(req);
+  // Only an upgrade may carry its token in a subprotocol (a browser's WebSocket cannot set
+  // headers); on a plain request the subprotocol is ignored, as no client needs it there.
+  const fromProtocol = (req as IncomingMessage & { upgrade?: boolean }).upgrade ? subprotocolToken(req) : undefined;
   if (fromProtocol !== undefined) return fromProtocol;
   throw unauthorized();
 }

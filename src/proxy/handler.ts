@@ -14,6 +14,7 @@ import type { FailureThrottle } from '../auth/failure-throttle.js';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { GatewayError } from '../errors.js';
+import { tokenPrefix } from '../http/bearer.js';
 import { sendStatus, writeStatusToSocket } from '../http/render-error.js';
 import type { RequestTracker } from '../http/request-tracker.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
@@ -39,11 +40,19 @@ function hasBody(req: IncomingMessage): boolean {
 /** What the stages need. */
 export interface StageDeps {
   authenticator: TokenAuthenticator;
-  /** Invalid bearer tokens per client address. */
+  /** Invalid bearer tokens per client address and per token prefix. */
   badTokens: FailureThrottle;
   clusters: Pick<ClusterDirectory, 'get'>;
   lastUsed: Pick<LastUsedRecorder, 'record'>;
   trust: ProxyTrust;
+}
+
+/** Throws 429 while the address or the token prefix is locked; else counts the failure against both. */
+function throttleFailure(badTokens: FailureThrottle, address: string, prefix: string | undefined): void {
+  badTokens.check(`addr:${address}`, 'bearer tokens from this address');
+  if (prefix !== undefined) badTokens.check(`token:${prefix}`, 'attempts with this token');
+  badTokens.failed(`addr:${address}`);
+  if (prefix !== undefined) badTokens.failed(`token:${prefix}`);
 }
 
 /** One step of the request path; throws a `GatewayError` to refuse the request. */
@@ -60,16 +69,16 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
     { name: 'parse path', run: (s) => s.setPath(parseClusterPath(s.req.url!)) },
     // 400: an upgrade other than WebSocket/SPDY (h2c), or one that declares a body.
     { name: 'check upgrade', run: (s) => (s.upgrade ? checkUpgrade(s.req) : undefined) },
-    // 429: an address that keeps presenting invalid tokens is slowed down before any lookup.
-    { name: 'throttle', run: (s) => badTokens.check(s.exchange.clientAddress, 'bearer tokens from this address') },
-    // 401 (counted against the address): no token, or one that is not valid now.
+    // 401: no token, or one that is not valid now. A valid token is never throttled; a failure
+    // is counted against the address and the token's prefix, and once either has failed too
+    // often its further failures are 429s (with Retry-After).
     {
       name: 'authenticate',
       run: (s) =>
         authenticate(s.req, authenticator).then(
           (identity) => s.setIdentity(identity),
           (err: unknown) => {
-            if (err instanceof GatewayError && err.code === 401) badTokens.failed(s.exchange.clientAddress);
+            if (err instanceof GatewayError && err.code === 401) throttleFailure(badTokens, s.exchange.clientAddress, tokenPrefix(s.req));
             throw err;
           },
         ),

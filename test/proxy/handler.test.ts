@@ -161,7 +161,7 @@ describe('proxyStages', () => {
     });
     assert.deepEqual(
       stages.map((s) => s.name),
-      ['parse path', 'check upgrade', 'throttle', 'authenticate', 'authorize', 'classify', 'strip client identity', 'impersonate', 'record use'],
+      ['parse path', 'check upgrade', 'authenticate', 'authorize', 'classify', 'strip client identity', 'impersonate', 'record use'],
     );
   });
 });
