@@ -165,11 +165,11 @@ describe('web UI in a real browser', () => {
     await page.goto(`${world.gw.url}/`);
     await page.getByLabel('Username').fill('mallory');
     await page.getByLabel('Password').fill('guess');
-    // Five failures are free, the sixth locks the name for 1 s: the click lands inside the lock.
+    // Five failures are free, the sixth locks the name from this address for 1 s: the click lands inside the lock.
     for (let i = 0; i < 6; i++) await call(world.gw, 'POST', '/v1/login', { body: { username: 'mallory', password: 'guess' } });
     await page.getByRole('button', { name: 'Log in' }).click();
     const alert = page.getByRole('alert');
-    await alert.filter({ hasText: /Too many failed logins for this user; try again in \d+s\./ }).waitFor();
+    await alert.filter({ hasText: /Too many failed logins for this user from this address; try again in \d+s\./ }).waitFor();
     assert.match((await page.getByRole('button', { name: /Try again in/ }).textContent()) ?? '', /Try again in \d+s/);
     await shot(page, 'login-throttled');
   });
