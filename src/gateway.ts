@@ -4,7 +4,7 @@
  * with the web UI, the proxy) behind one HTTP(S) server. It decides nothing itself.
  */
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApiApp } from './api/app.js';
@@ -31,6 +31,8 @@ import { writeStatusToSocket } from './http/render-error.js';
 import { RequestTracker } from './http/request-tracker.js';
 import { createGatewayServer, listen } from './http/server.js';
 import { drainServer } from './http/shutdown.js';
+import { expressOverHttp2 } from './http/express-over-http2.js';
+import { closeConnectionAfter } from './http/http2-compat.js';
 import { proxyTrust } from './http/trust-proxy.js';
 import { AuditLog } from './observability/audit-log.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -53,6 +55,7 @@ import { networkInterfaces } from 'node:os';
 const DATABASE_WAIT_MS = 60_000;
 
 export interface Gateway {
+  /** The listener (TLS with h2 and HTTP/1.1 by ALPN, or HTTP/1.1 only). */
   server: Server;
   /** The base URL the server listens on (the real port when `listen` asked for 0). */
   url: string;
@@ -215,11 +218,19 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     requests,
     log,
   });
+  const app = createApiApp(ctx, [uiRoutes(ctx)]);
   const server = createGatewayServer(
-    { tls, maxHeaderBytes: config.maxHeaderBytes, maxHeaderLines: config.maxHeaderLines, headerTimeoutMs: config.headerTimeoutMs },
+    {
+      tls,
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxHeaderLines: config.maxHeaderLines,
+      headerTimeoutMs: config.headerTimeoutMs,
+      http2: config.http2 ? { maxConcurrentStreams: config.http2MaxStreams } : undefined,
+    },
     {
       proxy,
-      app: createApiApp(ctx, [uiRoutes(ctx)]),
+      app,
+      appOverHttp2: expressOverHttp2(app),
       isProxyPath: (url) => url.startsWith(PROXY_PREFIX),
       tunnels: {
         matches: (url) => isAgentConnectPath(url) || PeerMesh.matches(url),
@@ -230,14 +241,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
               : writeStatusToSocket(socket, notFound('this gateway has no peers (it runs without --database-url)'))
             : acceptAgent(req, socket, { authenticator: cache, store, agents: localAgents, log, track: (s) => requests.trackTunnel(s) }),
       },
-      onRequest: (_req, res) => {
+      onRequest: (req, res) => {
         requests.track(res);
         // While draining, every answer closes its connection so clients move to another replica.
-        if (draining) res.setHeader('Connection', 'close');
+        if (draining) closeConnectionAfter(req, res);
       },
     },
   );
-  const url = await listen(server, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
+  const url = await listen(server.listener, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
   // Several replicas (PostgreSQL): link to the others, so an agent connected to any serves every one.
   if (config.databaseUrl) {
     const peerUrl = (config.peerUrl ?? derivedPeerUrl(url, config.listen.host)).href.replace(/\/$/, '');
@@ -256,7 +267,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
 
   return {
-    server,
+    server: server.listener,
     url,
     store,
     cache,

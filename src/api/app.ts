@@ -2,6 +2,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GatewayError, notFound } from '../errors.js';
 import { sendApiError } from '../http/render-error.js';
+import { hasRequestBody } from '../http/http2-compat.js';
 import type { ApiContext } from './context.js';
 import { requireToken } from './authenticate.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,7 +68,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
  */
 function bodyDeadline(ms: number) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    if (req.complete || !hasBody(req)) return next();
+    if (req.complete || !hasRequestBody(req)) return next();
     // Cleared only when the whole body has arrived, not when the answer is sent: after an early
     // answer Node keeps reading the body for keep-alive. A socket closed first makes the destroy a no-op.
     const timer = setTimeout(() => req.socket.destroy(), ms);
@@ -77,14 +78,9 @@ function bodyDeadline(ms: number) {
   };
 }
 
-/** True when the request announces a body (chunked or a non-zero length). */
-function hasBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-}
-
 /** Refuses bodies that are not JSON, before parsing. */
 function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  if (hasBody(req) && !req.is('application/json')) {
+  if (hasRequestBody(req) && !req.is('application/json')) {
     next(new GatewayError('UnsupportedMediaType', 'request bodies must be application/json'));
     return;
   }

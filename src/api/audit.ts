@@ -36,6 +36,7 @@ export function auditApiCalls(ctx: Pick<ApiContext, 'audit' | 'metrics' | 'trust
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         clientAddress,
         userAgent: req.headers['user-agent'],
+        protocol: req.httpVersion,
       });
     });
     next();

@@ -58,6 +58,10 @@ export interface GatewayConfig {
   localLogin: boolean;
   /** Single sign-on; undefined when no provider is configured. */
   oidc: OidcConfig | undefined;
+  /** Offer HTTP/2 by ALPN on the TLS listener (HTTP/1.1 is always offered). */
+  http2: boolean;
+  /** Concurrent streams an HTTP/2 client may open on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  http2MaxStreams: number;
 }
 
 const count = (min: number, max?: number) => (name: string, raw: string) => parseCount(name, raw, min, max);
@@ -144,6 +148,20 @@ export const SERVE_COMMAND = defineCommand({
       help: 'password logins for local users; false: only the bootstrap admin',
       parse: parseBoolean,
     },
+    http2: {
+      flag: 'http2',
+      env: 'KUBEGATE_HTTP2',
+      default: 'true',
+      help: 'offer HTTP/2 (h2) by ALPN beside HTTP/1.1 on the TLS listener, as kube-apiserver does',
+      parse: parseBoolean,
+    },
+    http2MaxStreams: {
+      flag: 'http2-max-streams-per-connection',
+      env: 'KUBEGATE_HTTP2_MAX_STREAMS_PER_CONNECTION',
+      default: '1000',
+      help: "concurrent HTTP/2 streams (requests, watches) per client connection (kube-apiserver's default)",
+      parse: count(1, 100_000),
+    },
     ...OIDC_SETTINGS,
   },
 });
@@ -183,6 +201,8 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     bodyTimeoutMs: v.bodyTimeout,
     localLogin: v.localLogin,
     oidc: oidcConfigOf(v),
+    http2: v.http2,
+    http2MaxStreams: v.http2MaxStreams,
   };
 }
 

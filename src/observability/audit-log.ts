@@ -32,6 +32,8 @@ export interface AuditRecord {
   durationMs?: number | undefined;
   clientAddress?: string | undefined;
   userAgent?: string | undefined;
+  /** The client's HTTP version: `2.0` (one stream of an h2 connection) or `1.1`. */
+  protocol?: string | undefined;
 }
 
 export interface AuditOptions {

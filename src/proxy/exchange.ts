@@ -103,6 +103,7 @@ export class ProxyExchange {
       durationMs: stage === 'start' ? undefined : Math.round((performance.now() - this.started) * 100) / 100,
       clientAddress: this.clientAddress,
       userAgent: this.req.headers['user-agent'],
+      protocol: this.req.httpVersion,
     };
   }
 }

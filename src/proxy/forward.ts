@@ -10,14 +10,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { hasRequestBody } from '../http/http2-compat.js';
 import { forwardableResponseHeaders } from '../upstream/hop-by-hop.js';
 import { unreachable, type UpstreamTarget } from '../upstream/target.js';
 import type { ProxyExchange } from './exchange.js';
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 /**
  * Relays the cluster's answer to the client, as an undici dispatch handler: the raw header lines
@@ -29,6 +25,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   private abortUpstream: ((err?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private readonly onDrain = (): void => this.resumeUpstream?.();
+  /** The whole answer was relayed (not `writableFinished`: an h2 stream reset by the client reports that too). */
+  private complete = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -40,7 +38,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   /** The client left before the answer ended: cancel upstream, freeing (or resetting) the connection. */
   clientGone(): void {
-    this.abortUpstream?.();
+    if (!this.complete) this.abortUpstream?.();
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -52,7 +50,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.exchange.answered(statusCode);
     const out = forwardableResponseHeaders(raw);
     out.push('X-Request-Id', this.exchange.requestId);
-    this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    try {
+      this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    } catch (err) {
+      // Lines HTTP/2 cannot carry (a repeated Content-Type, RFC 9113 §8.2.2): the answer is unusable.
+      this.abortUpstream?.(err as Error);
+      this.settle(err as Error);
+      return false;
+    }
     // Other answers send headers with their first chunk: one TLS record fewer per request.
     if (this.streaming) this.res.flushHeaders();
     return true;
@@ -66,6 +71,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.complete = true;
     this.res.end();
     this.settle();
   }
@@ -84,14 +90,17 @@ export async function forward(call: { req: IncomingMessage; res: ServerResponse;
   const { longRunning } = target;
   // Long-running requests share HTTP/2 connections when the cluster offers h2 (stream-dispatcher.ts).
   const dispatcher: Dispatcher = longRunning ? target.route.streams : target.route.pool;
+  // The client left (or reset its h2 stream) while the stages ran: nothing goes upstream, so
+  // opening and cancelling streams at once (CVE-2023-44487) costs the cluster nothing.
+  if (res.destroyed || res.writableFinished) return;
   try {
     await new Promise<void>((resolve, reject) => {
       const relay = new ResponseRelay(res, exchange, longRunning, (err) => (err ? reject(err) : resolve()));
       // A watch may stay silent for hours, and a paused answer waits for a drain that will not
       // come: only this notices that the client went away.
-      res.on('close', () => res.writableFinished || relay.clientGone());
+      res.on('close', () => relay.clientGone());
       dispatcher.dispatch(
-        { path: target.route.basePath + target.path, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: target.headers, body: hasBody(req) ? req : null },
+        { path: target.route.basePath + target.path, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: target.headers, body: hasRequestBody(req) ? req : null },
         relay,
       );
     });

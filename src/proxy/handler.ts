@@ -15,6 +15,7 @@ import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { GatewayError } from '../errors.js';
 import { tokenPrefix } from '../http/bearer.js';
+import { answerBeforeBody, hasRequestBody } from '../http/http2-compat.js';
 import { sendStatus, writeStatusToSocket } from '../http/render-error.js';
 import type { RequestTracker } from '../http/request-tracker.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
@@ -30,12 +31,6 @@ import { ProxyScope } from './scope.js';
 import { stripClientIdentity } from './strip-headers.js';
 import { tunnel } from './tunnel.js';
 import { checkUpgrade } from './upgrade-check.js';
-
-/** True when the request announces a body (chunked or a non-zero length). */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 /** What the stages need. */
 export interface StageDeps {
@@ -155,7 +150,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       } catch (err) {
         // A refused request's body is never read: answer at once and close, rather than drain
         // (or wait for) a body a stranger may trickle for ever.
-        if (!req.complete && hasBody(req) && !res.headersSent) res.setHeader('Connection', 'close');
+        if (!req.complete && hasRequestBody(req) && !res.headersSent) answerBeforeBody(req, res);
         refused(exchange, err, () => sendStatus(res, err, exchange.requestId));
       }
     },

@@ -2,7 +2,8 @@
  * Stage: remove everything the client sent that could speak for an identity, before the
  * gateway adds its own (CVE-2021-31999: strip first, then impersonate; never the other way).
  *
- * Works on `rawHeaders`, so letter case and repeated lines cannot hide a header.
+ * Works on `rawHeaders`, so letter case and repeated lines cannot hide a header; over HTTP/2 the
+ * same list carries the pseudo-headers and every `cookie` crumb as its own line (http2-compat.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { forbidden } from '../errors.js';
@@ -46,7 +47,8 @@ export function stripClientIdentity(req: IncomingMessage, options: StripOptions)
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (isHopRequestHeader(lower) || listed.has(lower) || isIdentityHeader(lower, options.trustForwarded)) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`, …) describe this hop's request; the upstream request has its own.
+    if (lower.charCodeAt(0) === 0x3a || isHopRequestHeader(lower) || listed.has(lower) || isIdentityHeader(lower, options.trustForwarded)) continue;
     if (lower === 'sec-websocket-protocol') {
       // The bearer subprotocol carried the client's token; the cluster must not see it.
       const kept = raw[i + 1]!.split(',').map((p) => p.trim()).filter((p) => p && !p.startsWith(BEARER_PROTOCOL_PREFIX));

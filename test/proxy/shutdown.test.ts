@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { call } from '../support/gateway.js';
 import { memberUser, startProxyWorld } from '../support/cluster.js';
+import { h2Head, h2Session, h2Stream } from '../support/h2-client.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,6 +61,43 @@ describe('graceful shutdown', () => {
       assert.notEqual(await watchEnded, undefined);
       await assert.rejects(call(world.gw, 'GET', '/healthz'), 'no longer listening');
     } finally {
+      if (!stopped) await world.gw.close().catch(() => {});
+      await world.double.stop();
+      await rm(world.gw.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('drains HTTP/2 connections: GOAWAY, the open streams finish (an upload), watches end, then it stops', async () => {
+    const world = await startProxyWorld({ flags: ['--shutdown-grace', '300ms', '--shutdown-timeout', '5s'] });
+    let stopped = false;
+    const session = await h2Session(world.gw.url, world.gw.caPem!);
+    try {
+      const { token } = await memberUser(world, { username: 'alice' });
+      const base = `/k8s/clusters/${world.clusterId}`;
+      const watch = h2Stream(session, 'GET', `${base}/api/v1/namespaces/default/configmaps?watch=true`, { token });
+      await h2Head(watch);
+      watch.resume();
+      const watchEnded = new Promise<void>((resolve) => watch.once('close', resolve));
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+
+      // An upload whose body is still coming when the shutdown starts.
+      const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'h2-upload' }, data: { a: 'b' } });
+      const upload = session.request({ ':method': 'POST', ':path': `${base}/api/v1/namespaces/default/configmaps`, authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+      upload.write(body.slice(0, 10));
+      const uploaded = h2Head(upload);
+      upload.resume();
+
+      const closing = world.gw.close().then(() => (stopped = true));
+      // The GOAWAY comes while the upload is open; the upload may still finish on its stream.
+      await goaway;
+      upload.end(body.slice(10));
+      assert.equal(Number((await uploaded)[':status']), 201, 'the accepted upload finished');
+      await watchEnded;
+      await closing;
+      assert.ok(stopped);
+      assert.ok(world.double.store.has({ group: '', resource: 'configmaps' }, 'default', 'h2-upload'));
+    } finally {
+      session.destroy();
       if (!stopped) await world.gw.close().catch(() => {});
       await world.double.stop();
       await rm(world.gw.dir, { recursive: true, force: true });

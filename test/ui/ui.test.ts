@@ -135,6 +135,15 @@ describe('web UI in a real browser', () => {
     assert.equal((await call(world.gw, 'GET', '/ui/nope.js')).status, 404);
   });
 
+  it('the browser gets the UI and the API over HTTP/2 (offered by ALPN, served by the same Express app)', async () => {
+    const { page } = await open();
+    await page.goto(`${world.gw.url}/`);
+    await page.waitForLoadState('networkidle');
+    const protocols = await page.evaluate(() => performance.getEntries().map((e) => (e as PerformanceResourceTiming).nextHopProtocol).filter(Boolean));
+    assert.ok(protocols.length > 1, 'the page and its resources');
+    assert.deepEqual(new Set(protocols), new Set(['h2']));
+  });
+
   it('login: a wrong password shows an inline error; the session cookie is out of reach of the page', async () => {
     aliceUi = await open();
     const { page, context } = aliceUi;
