@@ -111,7 +111,7 @@ describe('HTTP/2 towards clients', () => {
 
   it('answers a refused upload at once, resets only its stream, and keeps the connection', async () => {
     world.double.clearRequests();
-    const upload = h2Stream(session, 'POST', `${base()}/api/v1/namespaces/default/configmaps`, { headers: { 'content-type': 'application/json' } });
+    const upload = session.request({ ':method': 'POST', ':path': `${base()}/api/v1/namespaces/default/configmaps`, 'content-type': 'application/json' });
     upload.write('{"kind":"ConfigMap",');
     let text = '';
     upload.setEncoding('utf8');
