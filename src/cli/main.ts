@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Entry> = {
   token: { summary: 'kubectl credential plugin (prints an ExecCredential)', load: () => import('./token.js') },
   webhook: { summary: 'run the kube-api-auth TokenReview webhook for one cluster', load: () => import('./webhook.js') },
   agent: { summary: 'connect this cluster to the gateway (run inside the cluster)', load: () => import('./agent.js') },
+  'cluster add': { summary: 'import a cluster kubectl can reach: impersonator (or agent) manifests, then registration', load: () => import('./cluster-add.js') },
   'render webhook-config': {
     summary: 'print the kube-apiserver webhook config (kube-api-authn-webhook.yaml)',
     load: () => import('./render-webhook-config.js'),
@@ -47,8 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(usage());
     return;
   }
-  // `render webhook-config` and friends: two words make one command.
-  const key = name === 'render' && rest[0] && !rest[0].startsWith('-') ? `render ${rest.shift()}` : name;
+  // `render webhook-config`, `cluster add` and friends: two words make one command.
+  const key = (name === 'render' || name === 'cluster') && rest[0] && !rest[0].startsWith('-') ? `${name} ${rest.shift()}` : name;
   const entry = COMMANDS[key];
   if (!entry) {
     process.stderr.write(`kubegate: unknown command "${key}" (see kubegate --help)\n`);

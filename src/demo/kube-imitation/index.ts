@@ -14,6 +14,7 @@ import { seedPod } from './pods.js';
 import { applyRbacManifests, rbacDecision, seedBootstrapPolicy } from './rbac.js';
 import { renderImpersonator } from '../../render/impersonator.js';
 import { ObjectStore } from './store.js';
+import { serviceAccountTokenAuthenticator } from './service-account-tokens.js';
 import { StreamTracker } from './streams.js';
 import { cachedTokenAuthenticator } from './token-cache.js';
 import { GATEWAY_USER, gatewayTokenAuthenticator, staticTokenAuthenticator, unionTokenAuthenticator, type TokenAuthenticator } from './token-authn.js';
@@ -68,6 +69,7 @@ const resolveOptions = (options: KubeDoubleOptions, gatewayToken: string): Resol
   logFollowIntervalMs: options.logFollowIntervalMs ?? 200,
   authorize: options.authorize,
   gatewayToken: options.gatewayToken ?? gatewayToken,
+  tokenController: options.tokenController ?? true,
   watchHistoryLimit: options.watchHistoryLimit ?? 1000,
 });
 
@@ -104,11 +106,12 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}, listen: {
     staticTokenAuthenticator(() => current().staticTokens),
     gatewayTokenAuthenticator(() => current().gatewayToken),
   ];
+  const store = new ObjectStore(() => current().watchHistoryLimit);
+  chain.push(serviceAccountTokenAuthenticator(store));
   if (webhook) {
     chain.push(cachedTokenAuthenticator(webhook.authenticate, () => current().webhookCacheTtlMs, () => current().apiAudiences));
   }
 
-  const store = new ObjectStore(() => current().watchHistoryLimit);
   seed(store);
   seedBootstrapPolicy(store);
   applyRbacManifests(store, options.rbacManifests ?? renderImpersonator());

@@ -2,7 +2,7 @@
  * Decoding of the protobuf bodies kubectl sends. Its typed-client commands (`kubectl create
  * configmap|namespace`, `kubectl auth can-i`) POST `application/vnd.kubernetes.protobuf` and do not fall back to JSON,
  * so a faithful double must read them. Only what those commands produce is decoded: the `k8s\0`
- * + runtime.Unknown envelope, ObjectMeta's common fields, ConfigMap, Namespace and SelfSubjectAccessReview. Field numbers
+ * + runtime.Unknown envelope, ObjectMeta's common fields, ConfigMap, Namespace, SelfSubjectAccessReview and TokenRequest. Field numbers
  * are those of k8s.io/api and apimachinery's generated.proto.
  */
 import { unsupportedMediaType } from './status.js';
@@ -147,7 +147,24 @@ const selfSubjectAccessReview = (buf: Buffer): Record<string, unknown> => {
   return { metadata: {}, spec };
 };
 
+/** `kubectl create token`: TokenRequest{metadata=1, spec=2{audiences=1 (repeated), boundObjectRef=3, expirationSeconds=4}}. */
+const tokenRequest = (buf: Buffer): Record<string, unknown> => {
+  const object: Record<string, unknown> = { metadata: {} };
+  for (const f of fields(buf)) {
+    if (f.number === 1) object.metadata = objectMeta(f.bytes ?? Buffer.alloc(0));
+    if (f.number !== 2) continue;
+    const spec: { audiences: string[]; expirationSeconds?: number } = { audiences: [] };
+    for (const s of fields(f.bytes ?? Buffer.alloc(0))) {
+      if (s.number === 1) spec.audiences.push(str(s));
+      if (s.number === 4 && s.varint !== undefined) spec.expirationSeconds = Number(s.varint);
+    }
+    object.spec = spec;
+  }
+  return object;
+};
+
 const DECODERS: Record<string, (buf: Buffer) => Record<string, unknown>> = {
+  'authentication.k8s.io/v1/TokenRequest': tokenRequest,
   'v1/ConfigMap': configMap,
   'v1/Namespace': namespace,
   'authorization.k8s.io/v1/SelfSubjectAccessReview': selfSubjectAccessReview,

@@ -11,6 +11,7 @@ import { mergePatch } from './merge-patch.js';
 import { decodeBody, encodeObject, negotiateOutput, type OutputFormat } from './negotiation.js';
 import { send } from './respond.js';
 import { selectorFilter } from './selectors.js';
+import { afterSecretCreated } from './service-account-tokens.js';
 import { badRequest, conflict, methodNotAllowed, notFound, pathNotFound, successStatus, unsupportedMediaType } from './status.js';
 import { kubeTimestamp } from './store.js';
 import { includeObjectParam, toTable } from './table.js';
@@ -118,7 +119,9 @@ const create = (ctx: HttpContext, def: ResourceDef): void => {
     replyObject(ctx, def, 201, { ...object, metadata: { ...object.metadata, creationTimestamp: kubeTimestamp() } }, warnings);
     return;
   }
-  replyObject(ctx, def, 201, ctx.store.create(def, object), warnings);
+  const created = ctx.store.create(def, object);
+  if (def.resource === 'secrets') afterSecretCreated(ctx.store, created, ctx.options().tokenController);
+  replyObject(ctx, def, 201, created, warnings);
 };
 
 /** Stores `next` as the new state of the named object, checking an optimistic-concurrency precondition. */

@@ -14,6 +14,7 @@ import { openapiReply } from './openapi.js';
 import { send } from './respond.js';
 import { serveStoredResource } from './rest.js';
 import { serveSelfSubjectReview } from './selfsubjectreview.js';
+import { serveTokenRequest } from './service-account-tokens.js';
 import { isSpdyUpgrade, serveSpdyEcho } from './spdy.js';
 import { badRequest, methodNotAllowed, pathNotFound, upgradeRefused } from './status.js';
 import type { KubeObject } from './types.js';
@@ -43,6 +44,7 @@ export const routeHttp = async (ctx: HttpContext): Promise<void> => {
   if (!def) throw pathNotFound();
 
   if (info.subresource) {
+    if (def.resource === 'serviceaccounts' && info.subresource === 'token' && info.namespace && info.name) return serveTokenRequest(ctx);
     if (def.resource !== 'pods' || !info.namespace || !info.name) throw pathNotFound();
     if (info.subresource === 'log') {
       if (info.verb !== 'get') throw methodNotAllowed();

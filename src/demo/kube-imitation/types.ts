@@ -107,6 +107,11 @@ export interface KubeDoubleOptions {
   authorize?: (attributes: AuthorizationAttributes) => boolean;
   /** Use this gateway token instead of a random one. */
   gatewayToken?: string;
+  /**
+   * Fill Secrets of type kubernetes.io/service-account-token with a token, as kube-controller-
+   * manager's token controller does. Default true; false leaves them empty (TokenRequest still works).
+   */
+  tokenController?: boolean;
   /** Watch events kept for `resourceVersion` resumption; older ones answer 410 Expired. Default 1000. */
   watchHistoryLimit?: number;
 }
