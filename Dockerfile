@@ -17,7 +17,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/src/ui/static ./src/ui/static
 COPY package.json ./
-RUN ln -s /app/bin/kubegate /usr/local/bin/kubegate && mkdir -p /data /certs && chown 65532:65532 /data /certs
+RUN ln -s /app/bin/kubegate /usr/local/bin/kubegate && mkdir -p /data /certs && chown 65532:65532 /data /certs && chmod 0700 /data /certs
 USER 65532:65532
 EXPOSE 8443 6440
 ENTRYPOINT ["kubegate"]

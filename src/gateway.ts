@@ -26,6 +26,8 @@ import { bootstrapAdmin } from './bootstrap.js';
 import { SERVE_COMMAND, type GatewayConfig } from './config/gateway-config.js';
 import { settingName } from './config/settings.js';
 import { ensureDir } from './ensure-dir.js';
+import { tightenOwnedDir, tightenOwnedFile } from './file-modes.js';
+import { closeSync, openSync } from 'node:fs';
 import { ConfigError, notFound } from './errors.js';
 import { writeStatusToSocket } from './http/render-error.js';
 import { RequestTracker } from './http/request-tracker.js';
@@ -88,10 +90,22 @@ async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: S
     });
     return { store, revocations: await PgRevocationBus.start({ url, log }) };
   }
+  const setting = settingName(SERVE_COMMAND.settings.dataDir);
   await ensureDir(config.dataDir).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(`${settingName(SERVE_COMMAND.settings.dataDir)}: cannot create "${config.dataDir}": ${err.code ?? err.message}`);
+    throw new ConfigError(`${setting}: cannot create "${config.dataDir}": ${err.code ?? err.message}`);
   });
-  return { store: await openSqliteStore(join(config.dataDir, 'kubegate.db')), revocations: new LocalRevocationBus() };
+  await tightenOwnedDir(config.dataDir, setting);
+  const path = join(config.dataDir, 'kubegate.db');
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (err) {
+    throw new ConfigError(`${setting}: cannot create "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  await tightenOwnedFile(path, setting);
+  const store = await openSqliteStore(path);
+  await tightenOwnedDir(config.dataDir, setting);
+  return { store, revocations: new LocalRevocationBus() };
 }
 
 /**
@@ -102,14 +116,18 @@ async function servingMaterial(config: GatewayConfig): Promise<ServingMaterial> 
   const s = SERVE_COMMAND.settings;
   const flags = config.tlsCert ? `--tls-cert/--tls-key (${s.tlsCert.env}/${s.tlsKey.env})` : settingName(s.certsDir);
   try {
-    return await ensureServingMaterial({
+    const material = await ensureServingMaterial({
       certsDir: config.certsDir,
       // URL.hostname keeps an IPv6 literal's brackets (`[::1]`); the certificate needs the bare address as an IP SAN.
       publicHost: config.publicUrl.hostname.replace(/^\[(.*)\]$/, '$1'),
       tlsCert: config.tlsCert,
       tlsKey: config.tlsKey,
     });
+    // The generated CA key and serving key live here: the gateway's alone.
+    if (!config.tlsCert) await tightenOwnedDir(config.certsDir, settingName(s.certsDir));
+    return material;
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code !== 'string' || !/^(E[A-Z]+$|ERR_OSSL)/.test(code)) throw err;
     throw new ConfigError(`${flags}: ${(err as Error).message.split('\n')[0]}`);
