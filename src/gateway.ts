@@ -218,6 +218,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     trust,
     metricsToken: config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    builtInClusterRoles: config.builtInClusterRoles,
     login: new PasswordLogin({
       providers: [new LocalUsers(store, { adminOnly: !config.localLogin })],
       onAttempt: (ok) => metrics.logins.inc({ result: ok ? 'ok' : 'failed' }),

@@ -16,6 +16,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { memberRoutes } from './routes/members.js';
+import { roleRoutes } from './routes/roles.js';
 import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
@@ -49,7 +50,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
   v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);
-  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
+  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
   app.use('/v1', v1);
   for (const routes of site) app.use(routes);
 

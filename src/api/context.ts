@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { AuditLog } from '../observability/audit-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { BuiltInClusterRoles } from '../render/rbac.js';
 
 export interface ApiContext {
   store: Store;
@@ -41,4 +42,6 @@ export interface ApiContext {
   bodyTimeoutMs: number;
   /** Bearer token `/metrics` requires, when configured. */
   metricsToken: string | undefined;
+  /** The ClusterRole each built-in role grants (`--owner-cluster-role` …). */
+  builtInClusterRoles: BuiltInClusterRoles;
 }

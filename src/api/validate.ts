@@ -28,7 +28,7 @@ export const GroupSchema = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@:/-]*$/, 'must be letters, digits and . _ @ : / -')
-  .refine((g) => !g.startsWith('system:') && g !== 'kubegate:authenticated', 'system: groups and kubegate:authenticated are reserved');
+  .refine((g) => !g.startsWith('system:') && g !== 'kubegate:authenticated' && !g.startsWith('kubegate:role:'), 'system: groups, kubegate:authenticated and kubegate:role: groups are reserved');
 
 /**
  * A user or group a membership names: local names (above) or names an identity provider gave

@@ -25,8 +25,8 @@ export interface UserIdentity {
   groups: readonly string[];
   admin: boolean;
   token: TokenInfo;
-  /** The user's role per cluster, from direct and group memberships (owner wins). */
-  clusterRoles: ReadonlyMap<string, MemberRole>;
+  /** The user's roles per cluster, from direct and group memberships (auth/cluster-access.ts). */
+  clusterRoles: ReadonlyMap<string, readonly MemberRole[]>;
 }
 
 /** A cluster's webhook (or agent), holding its `agent` token. */

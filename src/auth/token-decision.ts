@@ -38,8 +38,8 @@ export interface SubjectUser {
   groups: readonly string[];
   admin: boolean;
   enabled: boolean;
-  /** Role per cluster the user may reach, from direct and group memberships. */
-  clusterRoles: ReadonlyMap<string, MemberRole>;
+  /** Roles per cluster the user may reach, from direct and group memberships. */
+  clusterRoles: ReadonlyMap<string, readonly MemberRole[]>;
 }
 
 /** Where tokens are looked up: the store (asynchronous) or the webhook's copy (in memory, synchronous). */

@@ -32,6 +32,7 @@ export const COMMANDS: Record<string, Entry> = {
   'render kube-api-auth': { summary: 'print the manifests that run the webhook on a cluster', load: () => import('./render-kube-api-auth.js') },
   'render agent': { summary: "print the manifests that run a cluster's agent", load: () => import('./render-agent.js') },
   'render impersonator': { summary: 'print the RBAC and ServiceAccount the gateway impersonates with', load: () => import('./render-impersonator.js') },
+  'render rbac': { summary: "print the ClusterRoleBindings that give kubegate's roles their ClusterRoles", load: () => import('./render-rbac.js') },
 };
 
 function usage(): string {

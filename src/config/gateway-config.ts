@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { OIDC_SETTINGS, oidcConfigOf, type OidcConfig } from './oidc-config.js';
+import { BUILT_IN_ROLE_SETTINGS, builtInClusterRolesOf, type BuiltInClusterRoles } from '../render/rbac.js';
 import { defineCommand, readSettings, settingName, commandHelp } from './settings.js';
 import {
   parseBaseUrl,
@@ -62,6 +63,8 @@ export interface GatewayConfig {
   http2: boolean;
   /** Concurrent streams an HTTP/2 client may open on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
   http2MaxStreams: number;
+  /** The ClusterRole each built-in role grants (`GET /v1/roles/rbac.yaml`). */
+  builtInClusterRoles: BuiltInClusterRoles;
 }
 
 const count = (min: number, max?: number) => (name: string, raw: string) => parseCount(name, raw, min, max);
@@ -162,6 +165,7 @@ export const SERVE_COMMAND = defineCommand({
       help: "concurrent HTTP/2 streams (requests, watches) per client connection (kube-apiserver's default)",
       parse: count(1, 100_000),
     },
+    ...BUILT_IN_ROLE_SETTINGS,
     ...OIDC_SETTINGS,
   },
 });
@@ -203,6 +207,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     oidc: oidcConfigOf(v),
     http2: v.http2,
     http2MaxStreams: v.http2MaxStreams,
+    builtInClusterRoles: builtInClusterRolesOf(v),
   };
 }
 

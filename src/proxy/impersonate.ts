@@ -7,20 +7,26 @@ import type { UserIdentity } from '../auth/identity.js';
 import { kubeUserOf } from '../auth/kube-user.js';
 import type { ClusterRoute } from '../upstream/cluster-directory.js';
 
-// Identities come from the verdict cache, so one identity object serves many requests.
-const memo = new WeakMap<UserIdentity, readonly string[]>();
+// Identities come from the verdict cache, so one identity object serves many requests; its
+// groups differ per cluster (the roles held there), hence one entry per cluster.
+const memo = new WeakMap<UserIdentity, Map<string, readonly string[]>>();
 
-/** The impersonation headers for an identity, as raw pairs: one `Impersonate-Group` line per group. */
-export function impersonationHeaders(identity: UserIdentity): readonly string[] {
-  let headers = memo.get(identity);
+/** The impersonation headers for an identity on a cluster, as raw pairs: one `Impersonate-Group` line per group. */
+export function impersonationHeaders(identity: UserIdentity, clusterId: string): readonly string[] {
+  let perCluster = memo.get(identity);
+  if (!perCluster) {
+    perCluster = new Map();
+    memo.set(identity, perCluster);
+  }
+  let headers = perCluster.get(clusterId);
   if (!headers) {
-    const user = kubeUserOf(identity);
+    const user = kubeUserOf(identity, clusterId);
     const lines = ['Impersonate-User', user.username, 'Impersonate-Uid', user.uid];
     for (const g of user.groups) lines.push('Impersonate-Group', g);
     // client-go percent-encodes extra keys in header names; kube-apiserver decodes them.
     for (const [key, values] of Object.entries(user.extra)) for (const v of values) lines.push(`Impersonate-Extra-${encodeURIComponent(key)}`, v);
     headers = lines;
-    memo.set(identity, headers);
+    perCluster.set(clusterId, headers);
   }
   return headers;
 }
@@ -31,6 +37,6 @@ export function impersonationHeaders(identity: UserIdentity): readonly string[] 
  * header lines of a request (a proxy, a parser's limit) must lose the client's padding, never the
  * impersonation that goes with the gateway's credential (SECURITY.md, header order).
  */
-export function impersonate(headers: readonly string[], identity: UserIdentity, route: Pick<ClusterRoute, 'host' | 'credentialHeader'>): string[] {
-  return ['Host', route.host].concat(route.credentialHeader, impersonationHeaders(identity), headers);
+export function impersonate(headers: readonly string[], identity: UserIdentity, route: Pick<ClusterRoute, 'id' | 'host' | 'credentialHeader'>): string[] {
+  return ['Host', route.host].concat(route.credentialHeader, impersonationHeaders(identity, route.id), headers);
 }

@@ -198,6 +198,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'custom roles (a role name granting a ClusterRole in the cluster)',
+    // Version 7 by agreement, mirroring the SQLite migration.
+    sql: `
+      create table roles (
+        name         text not null constraint roles_pkey primary key,
+        cluster_role text not null,
+        created_at   bigint not null
+      );
+      create index members_role on members (role);
+    `,
+  },
 ];
 
 /**

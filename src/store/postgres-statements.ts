@@ -125,6 +125,15 @@ export const SQL = {
      order by cluster_id collate "C", principal collate "C"`,
   ),
 
+  listRoles: statement('list_roles', 'select name, cluster_role, created_at from roles order by name collate "C"'),
+  insertRole: statement('insert_role', 'insert into roles (name, cluster_role, created_at) values ($1, $2, $3)'),
+  // Not deleted while held: one statement, so the check and the delete see the same snapshot.
+  deleteRole: statement(
+    'delete_role',
+    `with held as (select exists (select 1 from members where role = $1) as held),
+          gone as (delete from roles where name = $1 and not (select held from held) returning name)
+     select (select held from held) as held, (select count(*) from gone)::int as deleted, exists (select 1 from roles where name = $1) as existed`,
+  ),
   getRevision: statement('get_revision', 'select epoch, revision from store_revision where id = 1'),
   // One statement, one snapshot: the pruning mark and the changes it covers are read together.
   listChanges: statement(

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { StoreUnavailableError } from '../errors.js';
+import { conflict, StoreUnavailableError } from '../errors.js';
 import { postgresPoolConfig, redactDatabaseUrl, type PostgresOptions } from './postgres-connection.js';
 import { constraintError, isRetryable, isUnavailable, openError, storeError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
@@ -18,6 +18,7 @@ import {
   toCluster,
   toReplica,
   toMember,
+  toRole,
   toToken,
   toUser,
   toUserWithPassword,
@@ -26,6 +27,7 @@ import {
   type ClusterRow,
   type ReplicaRow,
   type MemberRow,
+  type RoleRow,
   type TokenRow,
   type UserRow,
   type VerdictRow,
@@ -41,6 +43,7 @@ import type {
   NewToken,
   NewUser,
   ReplicaRecord,
+  Role,
   Store,
   StoreRevision,
   TokenKind,
@@ -313,6 +316,22 @@ export class PostgresStore implements Store {
   async membershipsOf(principals: readonly string[]): Promise<Member[]> {
     if (principals.length === 0) return [];
     return (await this.run<MemberRow>(SQL.membershipsOf, [principals])).rows.map(toMember);
+  }
+
+  async listRoles(): Promise<Role[]> {
+    return (await this.run<RoleRow>(SQL.listRoles)).rows.map(toRole);
+  }
+
+  async createRole(role: Omit<Role, 'createdAt'>): Promise<Role> {
+    const createdAt = Date.now();
+    await this.write(SQL.insertRole, [role.name, role.clusterRole, createdAt], { roles_pkey: `role "${role.name}" already exists` });
+    return { name: role.name, clusterRole: role.clusterRole, createdAt: new Date(createdAt) };
+  }
+
+  async deleteRole(name: string): Promise<boolean> {
+    const row = (await this.one<{ held: boolean; deleted: number; existed: boolean }>(SQL.deleteRole, [name]))!;
+    if (row.held && row.existed) throw conflict(`role "${name}" is held by members; change their role first`);
+    return row.deleted > 0;
   }
 
   async getRevision(): Promise<StoreRevision> {

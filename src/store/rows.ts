@@ -3,7 +3,7 @@
  * milliseconds (PostgreSQL `bigint`, parsed to numbers by postgres-connection.ts), lists and
  * objects JSON text, flags booleans (PostgreSQL) or 0/1 (SQLite).
  */
-import type { Change, Cluster, Member, ReplicaRecord, MemberRole, TokenKind, TokenRecord, User, UserSource, UserWithPassword } from './store.js';
+import type { Change, Cluster, Member, ReplicaRecord, MemberRole, Role, TokenKind, TokenRecord, User, UserSource, UserWithPassword } from './store.js';
 
 /** A flag column: PostgreSQL `boolean`, SQLite integer 0/1. */
 export type Flag = boolean | number;
@@ -163,6 +163,16 @@ export function toMember(r: MemberRow): Member {
 
 export function toChange(r: ChangeRow): Change {
   return { revision: r.revision, kind: r.kind as Change['kind'], key: r.key, clusterId: r.cluster_id };
+}
+
+export interface RoleRow {
+  name: string;
+  cluster_role: string;
+  created_at: number;
+}
+
+export function toRole(r: RoleRow): Role {
+  return { name: r.name, clusterRole: r.cluster_role, createdAt: new Date(Number(r.created_at)) };
 }
 
 export interface ReplicaRow {

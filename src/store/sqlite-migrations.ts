@@ -204,6 +204,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'custom roles (a role name granting a ClusterRole in the cluster)',
+    // Version 7 by agreement. Built-in roles (owner, member, viewer) are not rows: only custom
+    // ones are, and members.role names either kind. A role is not deleted while held.
+    sql: `
+      create table roles (
+        name         text primary key,
+        cluster_role text not null,
+        created_at   integer not null
+      );
+      create index members_role on members (role);
+    `,
+  },
 ];
 
 /** Applies every migration the database has not recorded yet, each in its own transaction. */

@@ -1,7 +1,7 @@
 /** Every SQL statement of the SQLite store, prepared once at open. */
 import type { Database as Db } from 'better-sqlite3';
 import type { StoreRevision } from './store.js';
-import { CLUSTER_COLUMNS, USER_COLUMNS, type ChangeRow, type ClusterRow, type MemberRow, type ReplicaRow, type TokenRow, type UserRow, type VerdictRow } from './rows.js';
+import { CLUSTER_COLUMNS, USER_COLUMNS, type ChangeRow, type ClusterRow, type MemberRow, type ReplicaRow, type RoleRow, type TokenRow, type UserRow, type VerdictRow } from './rows.js';
 
 /** Prepares every statement once, at open. */
 export function prepareStatements(db: Db) {
@@ -104,6 +104,11 @@ export function prepareStatements(db: Db) {
        where principal in (select value from json_each(?))
        order by cluster_id, principal`,
     ),
+
+    listRoles: db.prepare<[], RoleRow>('select name, cluster_role, created_at from roles order by name'),
+    insertRole: db.prepare<[string, string, number]>('insert into roles (name, cluster_role, created_at) values (?, ?, ?)'),
+    roleHeld: db.prepare<[string], number>('select count(*) from members where role = ?').pluck(),
+    deleteRole: db.prepare<[string]>('delete from roles where name = ?'),
 
     getRevision: db.prepare<[], StoreRevision & { pruned_through: number }>(
       'select epoch, revision, pruned_through from store_revision where id = 1',

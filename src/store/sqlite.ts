@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import { notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { guard, onUnique, openError, sqliteCode } from './sqlite-errors.js';
@@ -21,6 +21,7 @@ import type {
   NewToken,
   NewUser,
   ReplicaRecord,
+  Role,
   Store,
   StoreRevision,
   TokenKind,
@@ -35,6 +36,7 @@ import {
   toCluster,
   toMember,
   toReplica,
+  toRole,
   toToken,
   toUser,
   toUserWithPassword,
@@ -298,6 +300,27 @@ class SqliteStore implements Store {
   async membershipsOf(principals: readonly string[]): Promise<Member[]> {
     if (principals.length === 0) return [];
     return guard(() => this.q.membershipsOf.all(JSON.stringify(principals)).map(toMember));
+  }
+
+  async listRoles(): Promise<Role[]> {
+    return guard(() => this.q.listRoles.all().map(toRole));
+  }
+
+  async createRole(role: Omit<Role, 'createdAt'>): Promise<Role> {
+    return guard(() => {
+      const createdAt = Date.now();
+      onUnique(() => this.q.insertRole.run(role.name, role.clusterRole, createdAt), { 'roles.name': `role "${role.name}" already exists` });
+      return { name: role.name, clusterRole: role.clusterRole, createdAt: new Date(createdAt) };
+    });
+  }
+
+  async deleteRole(name: string): Promise<boolean> {
+    return guard(() =>
+      this.db.transaction(() => {
+        if (this.q.roleHeld.get(name)! > 0) throw conflict(`role "${name}" is held by members; change their role first`);
+        return this.q.deleteRole.run(name).changes > 0;
+      }).immediate(),
+    );
   }
 
   async getRevision(): Promise<StoreRevision> {

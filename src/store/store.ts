@@ -8,7 +8,19 @@
 
 export type TokenKind = 'session' | 'api' | 'kubeconfig' | 'agent';
 
-export type MemberRole = 'owner' | 'member';
+/** The roles every cluster has: `owner` manages members; all three reach the cluster. */
+export const BUILT_IN_ROLES = ['owner', 'member', 'viewer'] as const;
+export type BuiltInRole = (typeof BUILT_IN_ROLES)[number];
+
+/** A built-in role or the name of a custom role (`Role`). */
+export type MemberRole = string;
+
+/** A custom role an admin defined: its name, and the ClusterRole it grants in every cluster. */
+export interface Role {
+  name: string;
+  clusterRole: string;
+  createdAt: Date;
+}
 
 /** Where a user comes from: `local` (created by an admin), or `oidc:<issuer>` (single sign-on). */
 export type UserSource = 'local' | `oidc:${string}`;
@@ -228,6 +240,13 @@ export interface Store {
   deleteMember(clusterId: string, principal: string): Promise<boolean>;
   /** Every membership held by any of `principals`, across clusters. */
   membershipsOf(principals: readonly string[]): Promise<Member[]>;
+
+  /** Custom roles, by name. */
+  listRoles(): Promise<Role[]>;
+  /** Conflict when the name is taken. */
+  createRole(role: Omit<Role, 'createdAt'>): Promise<Role>;
+  /** False when there is no such role; Conflict (nothing deleted) while a membership holds it. */
+  deleteRole(name: string): Promise<boolean>;
 
   /** The current revision of the change log. */
   getRevision(): Promise<StoreRevision>;

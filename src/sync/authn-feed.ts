@@ -7,7 +7,8 @@
  * applying one twice does no harm. All state is in the store, so any gateway replica can serve
  * any webhook.
  */
-import { principalsOf, type Store, type TokenRecord, type User } from '../store/store.js';
+import { rolesByCluster, rolesOn } from '../auth/cluster-access.js';
+import { principalsOf, type Member, type Store, type TokenRecord, type User } from '../store/store.js';
 import { SYNC_API_VERSION, SYNC_KIND, type AuthnSync, type SyncedToken, type SyncedUser } from './protocol.js';
 
 /** The tokens a cluster's webhook may accept: scoped to it, owned by a user (docs/reference/tokens.md). */
@@ -19,10 +20,12 @@ function syncedToken(t: TokenRecord & { kind: SyncedToken['kind']; userId: strin
   return { id: t.id, kind: t.kind, userId: t.userId, secretHash: t.secretHash, expiresAt: t.expiresAt?.toISOString() ?? null };
 }
 
-function syncedUser(user: User, memberPrincipals: ReadonlySet<string>): SyncedUser {
-  // Admins reach every cluster through the gateway, so the direct door lets them in too.
-  const member = user.admin || principalsOf(user).some((p) => memberPrincipals.has(p));
-  return { id: user.id, username: user.username, groups: [...user.groups], enabled: user.enabled, member };
+function syncedUser(user: User, clusterId: string, members: readonly Member[]): SyncedUser {
+  const principals = new Set(principalsOf(user));
+  const held = members.filter((m) => principals.has(m.principal));
+  // Admins reach every cluster through the gateway (as owners), so the direct door lets them in too.
+  const roles = rolesOn({ admin: user.admin, clusterRoles: rolesByCluster(held) }, clusterId);
+  return { id: user.id, username: user.username, groups: [...user.groups], enabled: user.enabled, member: roles.length > 0, roles: [...roles] };
 }
 
 export class AuthnFeed {
@@ -75,9 +78,9 @@ export class AuthnFeed {
 
   /** Current state of the given users (absent ones are skipped: their tokens are gone too). */
   private async users(clusterId: string, ids: ReadonlySet<string>): Promise<SyncedUser[]> {
-    const members = new Set((await this.store.listMembers(clusterId)).map((m) => m.principal));
+    const members = await this.store.listMembers(clusterId);
     const found = ids.size > 16 ? (await this.store.listUsers()).filter((u) => ids.has(u.id)) : await this.each(ids);
-    return found.map((u) => syncedUser(u, members));
+    return found.map((u) => syncedUser(u, clusterId, members));
   }
 
   private async each(ids: ReadonlySet<string>): Promise<User[]> {

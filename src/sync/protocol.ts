@@ -40,6 +40,11 @@ export const SyncedUserSchema = z
     enabled: z.boolean(),
     /** May reach this cluster: a member through `user:` or `group:`, or an admin (admins reach every cluster). */
     member: z.boolean(),
+    /**
+     * The user's roles on this cluster (docs/reference/identity.md), which become `kubegate:role:<role>`
+     * groups; admins hold `owner`. Absent from gateways older than roles: then `member` alone.
+     */
+    roles: z.array(z.string().min(1).max(64)).max(64).optional(),
   })
   .strict();
 

@@ -36,16 +36,12 @@ export class AuthnCopy implements TokenSource {
   private tokens = new Map<string, TokenEntry>();
   private users = new Map<string, UserEntry>();
   private current: SyncCursor | undefined;
-  /** The membership a synced `member: true` stands for. */
-  private readonly memberOf: ReadonlyMap<string, MemberRole>;
 
   constructor(
     /** The cluster this copy serves: every token in it is scoped here. */
     readonly clusterId: string,
     private readonly clock: () => number = Date.now,
-  ) {
-    this.memberOf = new Map([[clusterId, 'member']]);
-  }
+  ) {}
 
   /** Undefined until a full copy has been loaded. */
   get cursor(): SyncCursor | undefined {
@@ -73,7 +69,7 @@ export class AuthnCopy implements TokenSource {
 
   /** The decision as a TokenReview status carries it. */
   review(token: string): ReviewResult {
-    return reviewResult(this.decide(token));
+    return reviewResult(this.decide(token), this.clusterId);
   }
 
   /** Applies a sync page; returns true when the copy changed (and should be saved). */
@@ -111,8 +107,11 @@ export class AuthnCopy implements TokenSource {
   }
 
   private userEntry(u: SyncedUser): UserEntry {
-    // Admins are synced as members: the gateway lets them reach every cluster.
-    const subject = { id: u.id, username: u.username, groups: u.groups, admin: false, enabled: u.enabled, clusterRoles: u.member ? this.memberOf : new Map() };
+    // Admins are synced as members holding `owner`: the gateway lets them reach every cluster.
+    // A gateway older than roles sends `member` alone: the user then holds no role group here.
+    const roles: readonly MemberRole[] = u.member ? Object.freeze([...(u.roles ?? [])]) : [];
+    const clusterRoles = u.member ? new Map([[this.clusterId, roles]]) : new Map<string, readonly MemberRole[]>();
+    const subject = { id: u.id, username: u.username, groups: u.groups, admin: false, enabled: u.enabled, clusterRoles };
     return { subject, synced: u };
   }
 

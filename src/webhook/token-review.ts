@@ -41,11 +41,11 @@ const REVIEW_ERRORS: Record<TokenFailure, string> = {
 };
 
 /** Maps a token's verdict to a review status. */
-export function reviewResult(result: AuthResult): ReviewResult {
+export function reviewResult(result: AuthResult, clusterId: string): ReviewResult {
   if (!result.authenticated) return { authenticated: false, error: REVIEW_ERRORS[result.reason] };
   // Only user tokens of this cluster pass `decide()` with a cluster: an agent never reaches here.
   if (result.identity.kind !== 'user') return { authenticated: false, error: REVIEW_ERRORS['agent-token'] };
-  return { authenticated: true, user: kubeUserOf(result.identity) };
+  return { authenticated: true, user: kubeUserOf(result.identity, clusterId) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

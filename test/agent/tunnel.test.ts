@@ -134,7 +134,7 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     assert.deepEqual(r.headersDistinct.authorization, [`Bearer ${(await import('node:fs')).readFileSync(join(w.cluster.dir, 'kube.token'), 'utf8')}`]);
     assert.equal(r.authenticatedAs?.username, GATEWAY_USER.username, 'authenticated as the agent\'s ServiceAccount');
     assert.deepEqual(r.headersDistinct['impersonate-user'], ['alice']);
-    assert.deepEqual(r.headersDistinct['impersonate-group'], ['dev', 'kubegate:authenticated']);
+    assert.deepEqual(r.headersDistinct['impersonate-group'], ['dev', 'kubegate:role:member', 'kubegate:authenticated']);
     assert.equal(r.headersDistinct['impersonate-uid']?.length, 1);
     assert.equal(r.headersDistinct['impersonate-extra-kubegate.io%2ftoken-id']?.length, 1);
     for (const n of ['x-remote-user', 'x-remote-group', 'cookie', 'x-forwarded-for']) assert.ok(!names.includes(n), `${n} reached the cluster`);

@@ -13,7 +13,7 @@ function subject(over: { token?: Partial<TokenSubject['token']>; user?: Partial<
   const user =
     over.user === null
       ? null
-      : { id: 'u-1', username: 'alice', groups: ['dev'], admin: false, enabled: true, clusterRoles: new Map([['prod', 'member' as const]]), ...over.user };
+      : { id: 'u-1', username: 'alice', groups: ['dev'], admin: false, enabled: true, clusterRoles: new Map<string, readonly string[]>([['prod', ['member']]]), ...over.user };
   return { token: { id: issued.id, kind: 'api', clusterId: null, expiresAt: null, secretHash: issued.secretHash, ...over.token }, user };
 }
 

@@ -164,7 +164,7 @@ describe('@kubernetes/client-node 1.x through the gateway', () => {
       assert.deepEqual(r.effective, {
         username: USERNAME,
         uid: user.id,
-        groups: ['dev', 'ops', 'kubegate:authenticated', 'system:authenticated'],
+        groups: ['dev', 'ops', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated'],
         extra: { 'kubegate.io/token-id': [user.tokenId] },
       }, r.path);
       const text = JSON.stringify(r.rawHeaders);

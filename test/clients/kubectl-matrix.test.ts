@@ -115,7 +115,7 @@ describe('kubectl version matrix through the gateway', () => {
           const info = JSON.parse(r.stdout).status.userInfo;
           assert.equal(info.username, username);
           assert.equal(info.uid, user.id);
-          assert.deepEqual(info.groups, ['dev', 'kubegate:authenticated', 'system:authenticated']);
+          assert.deepEqual(info.groups, ['dev', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated']);
           assert.deepEqual(info.extra, { 'kubegate.io/token-id': [user.tokenId] });
         });
       } else {

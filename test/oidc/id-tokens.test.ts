@@ -67,7 +67,7 @@ describe('bearer ID tokens (--oidc-accept-id-tokens)', { timeout: 240_000 }, () 
     const who = JSON.parse(res.stdout).status.userInfo;
     assert.deepEqual(
       { username: who.username, uid: who.uid, groups: who.groups },
-      { username: 'alice', uid: aliceId(), groups: ['oidc:dev', 'oidc:ops', 'kubegate:authenticated', 'system:authenticated'] },
+      { username: 'alice', uid: aliceId(), groups: ['oidc:dev', 'oidc:ops', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated'] },
     );
     assert.match(who.extra['kubegate.io/token-id'][0], /^idt-[A-Za-z0-9_-]{22}$/);
     // What the cluster received: the gateway's credential and alice's impersonation, never the ID token.

@@ -128,7 +128,7 @@ describe('single sign-on with OpenID Connect, end to end', { timeout: 300_000 },
     const expected = {
       username: 'alice',
       uid: aliceId,
-      groups: ['oidc:dev', 'oidc:ops', 'kubegate:authenticated', 'system:authenticated'],
+      groups: ['oidc:dev', 'oidc:ops', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated'],
     };
     const gateway = await whoami(aliceKubeconfig, ['--context', CLUSTER]);
     assert.deepEqual({ username: gateway.username, uid: gateway.uid, groups: gateway.groups }, expected);
@@ -228,7 +228,7 @@ describe('single sign-on with OpenID Connect, end to end', { timeout: 300_000 },
     assert.deepEqual((await usersByName()).get('alice').groups, ['oidc:dev']);
     // The kubeconfig token from the first login now carries the groups of the last one, on both doors.
     const gateway = await whoami(aliceKubeconfig, ['--context', CLUSTER]);
-    assert.deepEqual(gateway.groups, ['oidc:dev', 'kubegate:authenticated', 'system:authenticated']);
+    assert.deepEqual(gateway.groups, ['oidc:dev', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated']);
     await eventually('the direct door to give the new groups', async () => {
       const res = await kubectl(aliceKubeconfig, ['--context', `${CLUSTER}-cp-1`, 'auth', 'whoami', '-o', 'json']);
       return res.code === 0 && !JSON.parse(res.stdout).status.userInfo.groups.includes('oidc:ops');

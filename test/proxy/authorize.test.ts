@@ -15,7 +15,7 @@ const user = (extra: Partial<UserIdentity> = {}): UserIdentity => ({
   groups: [],
   admin: false,
   token: { id: 't-1', kind: 'api', clusterId: null, expiresAt: null },
-  clusterRoles: new Map([['prod', 'member']]),
+  clusterRoles: new Map([['prod', ['member']]]),
   ...extra,
 });
 
@@ -33,7 +33,7 @@ function refusal(identity: Identity, clusterId: string): string | undefined {
 describe('authorizeCluster', () => {
   it('lets a member, an owner and an admin through, with the route', () => {
     assert.equal(authorizeCluster(user(), 'prod', clusters).route, route);
-    assert.equal(refusal(user({ clusterRoles: new Map([['prod', 'owner']]) }), 'prod'), undefined);
+    assert.equal(refusal(user({ clusterRoles: new Map([['prod', ['owner']]]) }), 'prod'), undefined);
     assert.equal(refusal(user({ admin: true, clusterRoles: new Map() }), 'dev'), undefined);
   });
 

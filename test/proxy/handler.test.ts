@@ -21,7 +21,7 @@ import type { ClusterRoute } from '../../src/upstream/cluster-directory.js';
 import type { UpstreamTarget } from '../../src/upstream/target.js';
 
 const token = (id: string, clusterId: string | null = null) => ({ id, kind: 'api' as const, clusterId, expiresAt: null });
-const user = (name: string, roles: [string, 'owner' | 'member'][], extra: Partial<UserIdentity> = {}): UserIdentity => ({
+const user = (name: string, roles: [string, string[]][], extra: Partial<UserIdentity> = {}): UserIdentity => ({
   kind: 'user',
   userId: `u-${name}`,
   username: name,
@@ -35,11 +35,11 @@ const ok = (identity: Identity): AuthResult => ({ authenticated: true, identity 
 
 /** Bearer token → verdict; 'down' means the store cannot be reached. */
 const VERDICTS: Record<string, AuthResult | 'down'> = {
-  alice: ok(user('alice', [['prod', 'member']])),
+  alice: ok(user('alice', [['prod', ['member']]])),
   admin: ok(user('root', [], { admin: true })),
-  scoped: ok(user('sam', [['prod', 'member'], ['dev', 'member']], { token: token('t-sam', 'dev') })),
+  scoped: ok(user('sam', [['prod', ['member']], ['dev', ['member']]], { token: token('t-sam', 'dev') })),
   agent: ok({ kind: 'agent', clusterId: 'prod', token: { ...token('t-agent', 'prod'), kind: 'agent' } }),
-  outsider: ok(user('olga', [['dev', 'member']])),
+  outsider: ok(user('olga', [['dev', ['member']]])),
   expired: refused('expired'),
   down: 'down',
 };

@@ -71,7 +71,7 @@ describe('kubectl through the gateway', () => {
     const info = JSON.parse(r.stdout).status.userInfo;
     assert.equal(info.username, 'alice');
     assert.equal(info.uid, alice.id);
-    assert.deepEqual(info.groups, ['dev', 'ops', 'kubegate:authenticated', 'system:authenticated']);
+    assert.deepEqual(info.groups, ['dev', 'ops', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated']);
     assert.deepEqual(info.extra, { 'kubegate.io/token-id': [alice.tokenId] });
   });
 

@@ -78,7 +78,7 @@ describe('proxy security', () => {
     for (const n of ['x-remote-user', 'x-remote-group', 'x-forwarded-for', 'x-hop-secret']) assert.ok(!names.includes(n), `${n} reached the cluster`);
     assert.deepEqual(seen.headersDistinct['authorization'], [`Bearer ${world.double.gatewayToken}`]);
     assert.deepEqual(seen.headersDistinct['impersonate-user'], ['alice']);
-    assert.deepEqual(seen.headersDistinct['impersonate-group'], ['dev', 'kubegate:authenticated']);
+    assert.deepEqual(seen.headersDistinct['impersonate-group'], ['dev', 'kubegate:role:member', 'kubegate:authenticated']);
     assert.deepEqual(seen.headersDistinct['impersonate-uid'], [alice.id]);
     assert.deepEqual(seen.effective?.extra, { 'kubegate.io/token-id': [alice.tokenId] });
   });

@@ -168,6 +168,6 @@ describe('impersonate', () => {
   });
 
   it('reuses the computed header set for the same identity', () => {
-    assert.equal(impersonationHeaders(identity), impersonationHeaders(identity));
+    assert.equal(impersonationHeaders(identity, 'prod'), impersonationHeaders(identity, 'prod'));
   });
 });

@@ -469,6 +469,35 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
       });
     });
 
+    describe('custom roles', () => {
+      it('creates, lists by name and deletes custom roles; a taken name is a Conflict', async () => {
+        const before = Date.now();
+        const deployer = await store.createRole({ name: 'deployer', clusterRole: 'edit' });
+        assert.equal(deployer.name, 'deployer');
+        assert.equal(deployer.clusterRole, 'edit');
+        assertBetween(deployer.createdAt, before, Date.now());
+        await store.createRole({ name: 'auditor', clusterRole: 'system:aggregate-to-view' });
+        await rejectsWith(store.createRole({ name: 'deployer', clusterRole: 'admin' }), 'Conflict', /role "deployer" already exists/);
+        const roles = await store.listRoles();
+        assert.deepEqual(roles.map((r) => [r.name, r.clusterRole]), [['auditor', 'system:aggregate-to-view'], ['deployer', 'edit']]);
+        assert.equal(roles[1]!.createdAt.getTime(), deployer.createdAt.getTime());
+        assert.equal(await store.deleteRole('auditor'), true);
+        assert.equal(await store.deleteRole('auditor'), false);
+        assert.deepEqual((await store.listRoles()).map((r) => r.name), ['deployer']);
+      });
+
+      it('keeps a role while a membership holds it, and lets it go once none does', async () => {
+        await store.createCluster(tokenCluster);
+        await store.createRole({ name: 'deployer', clusterRole: 'edit' });
+        await store.putMember({ clusterId: 'c-prod', principal: 'group:ops', role: 'deployer' });
+        await rejectsWith(store.deleteRole('deployer'), 'Conflict', /role "deployer" is held by members/);
+        assert.deepEqual((await store.listRoles()).map((r) => r.name), ['deployer']);
+        assert.deepEqual(await store.membershipsOf(['group:ops']), [{ clusterId: 'c-prod', principal: 'group:ops', role: 'deployer' }]);
+        await store.putMember({ clusterId: 'c-prod', principal: 'group:ops', role: 'viewer' });
+        assert.equal(await store.deleteRole('deployer'), true);
+      });
+    });
+
     describe('change log', () => {
       const since = async (from: number, clusterId = 'c-prod') => {
         const { revision } = await store.getRevision();

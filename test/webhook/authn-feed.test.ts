@@ -79,7 +79,22 @@ describe('AuthnFeed', () => {
     });
     const alice = full.tokens.find((t) => t.id === 't-alice')!;
     assert.deepEqual(Object.keys(alice).sort(), ['expiresAt', 'id', 'kind', 'secretHash', 'userId']);
-    assert.deepEqual(full.users.find((u) => u.id === 'u-alice'), { id: 'u-alice', username: 'alice', groups: ['dev'], enabled: true, member: true });
+    assert.deepEqual(full.users.find((u) => u.id === 'u-alice'), { id: 'u-alice', username: 'alice', groups: ['dev'], enabled: true, member: true, roles: ['member'] });
+    // Admins hold owner everywhere; a user holds every role their memberships give here.
+    assert.deepEqual(full.users.find((u) => u.id === 'u-root')?.roles, ['owner']);
+    assert.deepEqual(full.users.find((u) => u.id === 'u-eve')?.roles, []);
+  });
+
+  it('sends the roles a user holds on this cluster, and resends them when a membership changes', async () => {
+    await store.createRole({ name: 'deployer', clusterRole: 'edit' });
+    await store.putMember({ clusterId: 'prod', principal: 'group:dev', role: 'deployer' });
+    await store.putMember({ clusterId: 'dev', principal: 'user:alice', role: 'owner' });
+    await token('t-alice');
+    const full = await feed.full('prod');
+    assert.deepEqual(full.users.find((u) => u.id === 'u-alice')?.roles, ['member', 'deployer']);
+    await store.putMember({ clusterId: 'prod', principal: 'user:alice', role: 'viewer' });
+    const page = await next(full);
+    assert.deepEqual(page.users.map((u) => [u.username, u.roles]), [['alice', ['viewer', 'deployer']]]);
   });
 
   it('answers an unchanged revision with an empty delta', async () => {

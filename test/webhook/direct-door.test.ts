@@ -134,11 +134,67 @@ describe('the authorized cluster endpoint (direct door)', { timeout: 180_000 }, 
     const expected: WhoAmI = {
       username: 'alice',
       uid: aliceId,
-      groups: ['dev', 'ops', 'kubegate:authenticated', 'system:authenticated'],
+      groups: ['dev', 'ops', 'kubegate:role:member', 'kubegate:authenticated', 'system:authenticated'],
       extra: { 'kubegate.io/token-id': [tokenIdOf(kubeconfigToken)] },
     };
     assert.deepEqual(await whoami(`${CLUSTER}-cp-1`), expected);
     assert.deepEqual(await whoami(CLUSTER), expected);
+  });
+
+  it('roles become kubegate:role groups on both doors, and RBAC from render rbac follows them there', async () => {
+    const rendered = await runKubegate(['render', 'rbac', '--role', 'deployer=edit']);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    assert.deepEqual(double.applyRbac(rendered.stdout), [
+      'ClusterRoleBinding/kubegate:role:owner',
+      'ClusterRoleBinding/kubegate:role:member',
+      'ClusterRoleBinding/kubegate:role:viewer',
+      'ClusterRoleBinding/kubegate:role:deployer',
+    ]);
+    const setRole = async (role: string) => {
+      const res = await call(gw, 'PUT', `/v1/clusters/${CLUSTER}/members`, { token: admin, body: { principal: 'user:alice', role } });
+      assert.equal(res.status, 200, res.text);
+    };
+    const doors = [CLUSTER, `${CLUSTER}-cp-1`];
+    const on = (context: string, args: string[]) => kubectl(kubeconfigPath, ['--context', context, ...(context === CLUSTER ? ['--server', `${gw.url}/k8s/clusters/${CLUSTER}`] : []), ...args]);
+    const bothShow = (group: string) =>
+      eventually(`both doors to show ${group}`, async () => (await Promise.all(doors.map(whoami))).every((u) => u.groups.includes(group)), 5_000);
+
+    double.setOptions({ authorizationMode: 'RBAC' });
+    try {
+      await setRole('viewer');
+      await bothShow('kubegate:role:viewer');
+      const [viaGateway, direct] = await Promise.all(doors.map(whoami));
+      assert.deepEqual(viaGateway, direct, 'the same identity on both doors');
+      assert.deepEqual(direct!.groups, ['dev', 'ops', 'kubegate:role:viewer', 'kubegate:authenticated', 'system:authenticated']);
+      for (const context of doors) {
+        const pods = await on(context, ['get', 'pods', '-A']);
+        assert.equal(pods.code, 0, `${context}: ${pods.stderr}`);
+        assert.match(pods.stdout, /default\s+web-0/);
+        const create = await on(context, ['create', 'configmap', 'from-viewer']);
+        assert.equal(create.code, 1, context);
+        assert.match(create.stderr, /configmaps is forbidden: User "alice" cannot create resource "configmaps" in API group "" in the namespace "default"/);
+        assert.equal((await on(context, ['auth', 'can-i', 'delete', 'pods'])).stdout.trim(), 'no');
+      }
+
+      // Promoted: the same kubeconfig, nothing downloaded again.
+      await setRole('member');
+      await bothShow('kubegate:role:member');
+      for (const context of doors) assert.equal((await on(context, ['auth', 'can-i', 'delete', 'pods'])).stdout.trim(), 'yes', context);
+      const created = await on(CLUSTER, ['create', 'configmap', 'from-member']);
+      assert.equal(created.code, 0, created.stderr);
+      const deleted = await on(`${CLUSTER}-cp-1`, ['delete', 'configmap', 'from-member']);
+      assert.equal(deleted.code, 0, deleted.stderr);
+
+      // A custom role grants its ClusterRole through its own group.
+      const role = await call(gw, 'POST', '/v1/roles', { token: admin, body: { name: 'deployer', clusterRole: 'edit' } });
+      assert.equal(role.status, 201, role.text);
+      await setRole('deployer');
+      await bothShow('kubegate:role:deployer');
+      for (const context of doors) assert.equal((await on(context, ['auth', 'can-i', 'create', 'deployments.apps'])).stdout.trim(), 'yes', context);
+    } finally {
+      double.setOptions({ authorizationMode: 'AlwaysAllow' });
+      await setRole('member');
+    }
   });
 
   it('answers kube-apiserver in TokenReview v1beta1 as well', async () => {

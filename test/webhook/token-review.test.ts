@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { kubeUserOf } from '../../src/auth/kube-user.js';
 import { MalformedReviewError, parseTokenReview, tokenReviewResponse } from '../../src/webhook/token-review.js';
 
-const reviewUser = (u: { id: string; username: string; groups: string[] }, tokenId: string) => kubeUserOf({ userId: u.id, username: u.username, groups: u.groups, token: { id: tokenId } });
+const reviewUser = (u: { id: string; username: string; groups: string[] }, tokenId: string) => kubeUserOf({ userId: u.id, username: u.username, groups: u.groups, admin: false, clusterRoles: new Map(), token: { id: tokenId } }, 'prod');
 
 describe('parseTokenReview', () => {
   const cases: Array<{ name: string; body: unknown; version: string }> = [

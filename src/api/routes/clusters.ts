@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../../errors.js';
 import type { Cluster, ClusterPatch } from '../../store/store.js';
 import { agentClusterStatus } from '../agent-status.js';
 import { CreateAgentClusterSchema, CreateClusterSchema, PatchAgentClusterSchema, PatchClusterSchema } from '../cluster-schema.js';
+import { rolesOn } from '../../auth/cluster-access.js';
 import { reachableCluster } from '../cluster-access.js';
 import type { ApiContext } from '../context.js';
 import { importUrl, newImport } from '../import-seal.js';
@@ -62,7 +63,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const items = all
       .filter((c) => me.admin || me.clusterRoles.has(c.id))
       // An admin acts as owner everywhere, even where also listed as a plain member (as GET one says).
-      .map((c) => clusterView(c, me.admin ? 'owner' : me.clusterRoles.get(c.id), statusOf(c)));
+      .map((c) => clusterView(c, rolesOn(me, c.id), statusOf(c)));
     res.json({ items });
   });
 
@@ -99,7 +100,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
   r.get('/clusters/:id', async (req, res) => {
     const me = userOf(req);
     const cluster = await reachableCluster(ctx.store, me, req.params.id!);
-    res.json(clusterView(cluster, me.admin ? 'owner' : me.clusterRoles.get(cluster.id), statusOf(cluster)));
+    res.json(clusterView(cluster, rolesOn(me, cluster.id), statusOf(cluster)));
   });
 
   r.patch('/clusters/:id', async (req, res) => {

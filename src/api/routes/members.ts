@@ -1,7 +1,8 @@
-/** Cluster members (docs/reference/api.md): admins and the cluster's owners manage them. */
+/** Cluster members (docs/reference/api.md): admins and the cluster's owners manage them; a member holds one role (built-in or custom). */
 import { Router } from 'express';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../errors.js';
+import { BUILT_IN_ROLES } from '../../store/store.js';
 import { reachableCluster } from '../cluster-access.js';
 import type { ApiContext } from '../context.js';
 import { userOf } from '../request-identity.js';
@@ -12,11 +13,11 @@ const PrincipalSchema = z.string().refine((p) => {
   const name = rest.join(':');
   // Names a provider gave may hold characters local names may not; reserved groups stay refused.
   if (kind === 'user') return PrincipalNameSchema.safeParse(name).success;
-  if (kind === 'group') return PrincipalNameSchema.safeParse(name).success && !name.startsWith('system:') && name !== 'kubegate:authenticated';
+  if (kind === 'group') return PrincipalNameSchema.safeParse(name).success && !name.startsWith('system:') && name !== 'kubegate:authenticated' && !name.startsWith('kubegate:role:');
   return false;
 }, 'must be user:<username> or group:<name>');
 
-const PutMemberSchema = z.object({ principal: PrincipalSchema, role: z.enum(['owner', 'member']) }).strict();
+const PutMemberSchema = z.object({ principal: PrincipalSchema, role: z.string().min(1).max(63) }).strict();
 
 export function memberRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -30,6 +31,9 @@ export function memberRoutes(ctx: ApiContext): Router {
     const me = userOf(req);
     const cluster = await reachableCluster(ctx.store, me, req.params.id!, 'owner');
     const body = parseBody(req, PutMemberSchema);
+    if (!(BUILT_IN_ROLES as readonly string[]).includes(body.role) && !(await ctx.store.listRoles()).some((role) => role.name === body.role)) {
+      throw badRequest(`role: "${body.role}" is not a role (owner, member, viewer, or a custom role from GET /v1/roles)`);
+    }
     const member = await ctx.store.putMember({ clusterId: cluster.id, principal: body.principal, role: body.role });
     // A role change (or a new membership) alters cached cluster roles.
     await ctx.revocations.publish({ type: 'principal', principal: body.principal });

@@ -28,8 +28,11 @@ export function userView(u: User) {
   };
 }
 
-/** A cluster without its credential; `role` is the caller's role when known, `status` its health when known. */
-export function clusterView(c: Cluster, role?: string, status?: object) {
+/**
+ * A cluster without its credential; with the caller's roles when known (`roles`, and `role` the
+ * strongest of them), `status` its health when known.
+ */
+export function clusterView(c: Cluster, roles?: readonly string[], status?: object) {
   return {
     id: c.id,
     name: c.name,
@@ -41,7 +44,7 @@ export function clusterView(c: Cluster, role?: string, status?: object) {
     authorizedEndpoint: c.authorizedEndpoint,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
-    ...(role === undefined ? {} : { role }),
+    ...(roles === undefined ? {} : { role: roles[0] ?? null, roles }),
     ...(status === undefined ? {} : { status }),
   };
 }

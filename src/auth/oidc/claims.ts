@@ -9,6 +9,7 @@ import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { OidcConfig } from '../../config/oidc-config.js';
 import { GatewayError } from '../../errors.js';
+import { ROLE_GROUP_PREFIX } from '../cluster-access.js';
 import { AUTHENTICATED_GROUP } from '../identity.js';
 
 /** What a login through the provider says about its user. */
@@ -54,7 +55,8 @@ export function ssoUserId(issuer: string, subject: string): string {
 
 const printable = (s: string): boolean => s.length > 0 && s.length <= MAX_NAME && !/\p{Cc}/u.test(s);
 // Kubernetes reserves `system:` for its own users and groups; impersonating one would be an escalation.
-const reserved = (s: string): boolean => s.startsWith('system:') || s === AUTHENTICATED_GROUP;
+// kubegate's own groups (kubegate:authenticated, kubegate:role:<role>) come from kubegate alone.
+const reserved = (s: string): boolean => s.startsWith('system:') || s === AUTHENTICATED_GROUP || s.startsWith(ROLE_GROUP_PREFIX);
 
 /** The user the claims describe; throws `SsoRefused`. */
 export function profileOf(claims: JWTPayload, config: OidcConfig): SsoProfile {
