@@ -32,6 +32,13 @@ export async function tightenOwnedDir(dir: string, setting: string): Promise<voi
   }
 }
 
+/** Makes a file unreadable to group and others (0400 and 0600 stay as they are); throws a `ConfigError` when it cannot. */
+export async function ensurePrivateFile(path: string, setting: string): Promise<void> {
+  const st = await stat(path);
+  if ((st.mode & 0o077) === 0) return;
+  await tighten(path, 0o600, setting, 'file');
+}
+
 /** Tightens one file to 0600 (when it exists). */
 export async function tightenOwnedFile(path: string, setting: string): Promise<void> {
   try {

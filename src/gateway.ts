@@ -27,8 +27,10 @@ import { SERVE_COMMAND, type GatewayConfig } from './config/gateway-config.js';
 import { settingName } from './config/settings.js';
 import { ensureDir } from './ensure-dir.js';
 import { tightenOwnedDir, tightenOwnedFile } from './file-modes.js';
+import { loadKeyRing } from './encryption-key-file.js';
+import type { KeyRing } from './store/credential-sealer.js';
 import { closeSync, openSync } from 'node:fs';
-import { ConfigError, notFound } from './errors.js';
+import { ConfigError, GatewayError, notFound } from './errors.js';
 import { writeStatusToSocket } from './http/render-error.js';
 import { RequestTracker } from './http/request-tracker.js';
 import { createGatewayServer, listen } from './http/server.js';
@@ -79,7 +81,37 @@ export interface GatewayOptions {
  * The store and the bus that carries revocations to every verdict cache: embedded SQLite with the
  * in-process bus (one replica), or PostgreSQL with LISTEN/NOTIFY (every replica sharing it).
  */
+/**
+ * The key ring for cluster credentials: `--encryption-key-file`, or `<data dir>/encryption.key`;
+ * either is generated 0600 when missing (never overwritten). Replicas on one PostgreSQL must be
+ * given the same file.
+ */
+async function keyRing(config: GatewayConfig, log: Logger): Promise<KeyRing> {
+  const s = SERVE_COMMAND.settings;
+  let path = config.encryptionKeyFile;
+  if (!path) {
+    const setting = settingName(s.dataDir);
+    await ensureDir(config.dataDir).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(`${setting}: cannot create "${config.dataDir}": ${err.code ?? err.message}`);
+    });
+    await tightenOwnedDir(config.dataDir, setting);
+    path = join(config.dataDir, 'encryption.key');
+  }
+  const { ring, generated } = await loadKeyRing(path, settingName(s.encryptionKeyFile), { generate: true });
+  if (generated) log.info({ path }, 'generated the key that encrypts cluster credentials at rest; back it up (without it they cannot be read)');
+  return ring;
+}
+
 async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: Store; revocations: RevocationBus & { close?(): Promise<void> } }> {
+  const sealer = await keyRing(config, log);
+  const opened = await openStoreWith(config, log, sealer);
+  // Credentials an older version stored in clear are sealed now; other keys wait for a re-encrypt.
+  const sealed = await opened.store.reencryptCredentials({ onlyClear: true });
+  if (sealed > 0) log.info({ clusters: sealed, key: sealer.activeKeyId }, 'encrypted cluster credentials stored in clear');
+  return opened;
+}
+
+async function openStoreWith(config: GatewayConfig, log: Logger, sealer: KeyRing): Promise<{ store: Store; revocations: RevocationBus & { close?(): Promise<void> } }> {
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     const store = await openPostgresStore(url, {
@@ -87,6 +119,7 @@ async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: S
       waitMs: DATABASE_WAIT_MS,
       onWait: (err) => log.warn({ err: (err as Error).message }, 'waiting for PostgreSQL'),
       onIdleError: (err) => log.debug({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+      sealer,
     });
     return { store, revocations: await PgRevocationBus.start({ url, log }) };
   }
@@ -103,7 +136,7 @@ async function openStore(config: GatewayConfig, log: Logger): Promise<{ store: S
     throw new ConfigError(`${setting}: cannot create "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   await tightenOwnedFile(path, setting);
-  const store = await openSqliteStore(path);
+  const store = await openSqliteStore(path, { sealer });
   await tightenOwnedDir(config.dataDir, setting);
   return { store, revocations: new LocalRevocationBus() };
 }
@@ -180,7 +213,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const localAgents = new LocalAgents();
   const agents = new AgentDirectory(localAgents);
   const clusters = new ClusterDirectory(store, undefined, agents);
-  await clusters.loadAll();
+  await clusters.loadAll().catch((err: unknown) => {
+    // A credential sealed with a key this replica lacks: the operator's to fix (share the key file).
+    if (err instanceof GatewayError && /encrypt/.test(err.message)) throw new ConfigError(`${settingName(SERVE_COMMAND.settings.encryptionKeyFile)}: ${err.message}`);
+    throw err;
+  });
   metrics.observeAgentClusters(() => clusters.agentClusterIds().map((id) => [id, agents.status(id).connected]));
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });

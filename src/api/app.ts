@@ -21,6 +21,7 @@ import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
 import { clusterImportRoutes } from './routes/cluster-import.js';
+import { encryptionRoutes } from './routes/encryption.js';
 
 const BODY_LIMIT = '64kb';
 
@@ -50,7 +51,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
   v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);
-  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx));
+  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx), encryptionRoutes(ctx));
   app.use('/v1', v1);
   for (const routes of site) app.use(routes);
 

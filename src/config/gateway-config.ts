@@ -24,6 +24,8 @@ export interface GatewayConfig {
   listen: ListenAddress;
   publicUrl: URL;
   dataDir: string;
+  /** The key ring sealing cluster credentials at rest; undefined: `<dataDir>/encryption.key`, generated when missing. */
+  encryptionKeyFile: string | undefined;
   databaseUrl: string | undefined;
   /** Where the other replicas reach this one (agent clusters across replicas); undefined: derived from the listener. */
   peerUrl: URL | undefined;
@@ -95,6 +97,12 @@ export const SERVE_COMMAND = defineCommand({
       parse: parseBaseUrl,
     },
     dataDir: { flag: 'data-dir', env: 'KUBEGATE_DATA_DIR', default: './data', help: 'directory of the embedded SQLite database', parse: parsePath },
+    encryptionKeyFile: {
+      flag: 'encryption-key-file',
+      env: 'KUBEGATE_ENCRYPTION_KEY_FILE',
+      help: 'keys sealing cluster credentials at rest, "<id> <base64 32 bytes>" a line, the first active (default: <data-dir>/encryption.key; generated 0600 when missing; replicas must share one file)',
+      parse: parsePath,
+    },
     peerUrl: {
       flag: 'peer-url',
       env: 'KUBEGATE_PEER_URL',
@@ -181,6 +189,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     listen: v.listen,
     publicUrl: v.publicUrl,
     dataDir: v.dataDir,
+    encryptionKeyFile: v.encryptionKeyFile,
     databaseUrl: v.databaseUrl,
     peerUrl: v.peerUrl,
     databasePoolSize: v.databasePoolSize,

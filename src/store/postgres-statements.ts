@@ -66,6 +66,8 @@ export const SQL = {
   insertCluster: statement('insert_cluster', `insert into clusters (${CLUSTER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning ${CLUSTER_COLUMNS}`),
   getCluster: statement('get_cluster', `select ${CLUSTER_COLUMNS} from clusters where id = $1`),
   listClusters: statement('list_clusters', `select ${CLUSTER_COLUMNS} from clusters order by name collate "C", id collate "C"`),
+  clusterCredentials: statement('cluster_credentials', 'select id, credential_json from clusters'),
+  setClusterCredential: statement('set_cluster_credential', 'update clusters set credential_json = $1 where id = $2 and credential_json = $3'),
   // $4 says whether the patch names caData at all: an explicit undefined clears it.
   updateCluster: statement(
     'update_cluster',

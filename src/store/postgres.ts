@@ -6,6 +6,7 @@
  * An unreachable database is `StoreUnavailableError` (503), never a wrong answer; the pool
  * reconnects by itself when the server is back.
  */
+import { CLEAR, type CredentialSealer } from './credential-sealer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { conflict, StoreUnavailableError } from '../errors.js';
@@ -61,6 +62,8 @@ export interface OpenPostgresOptions extends PostgresOptions {
   onWait?: (err: unknown) => void;
   /** Told about errors of idle pooled connections (the pool drops them and reconnects). */
   onIdleError?: (err: Error) => void;
+  /** Seals cluster credentials at rest; without one they are stored in clear. */
+  sealer?: CredentialSealer;
 }
 
 /** Connects, migrates under the advisory lock, and returns the store. */
@@ -82,7 +85,7 @@ export async function openPostgresStore(url: string, options: OpenPostgresOption
         continue;
       }
       try {
-        return new PostgresStore(pool, await migratePostgres(client));
+        return new PostgresStore(pool, await migratePostgres(client), options.sealer ?? CLEAR);
       } finally {
         client.release();
       }
@@ -100,6 +103,7 @@ export class PostgresStore implements Store {
   constructor(
     private readonly pool: pg.Pool,
     readonly migrated: readonly number[],
+    private readonly sealer: CredentialSealer = CLEAR,
   ) {}
 
   /** Runs one named statement; deadlocks are retried, an unusable database is StoreUnavailableError. */
@@ -231,17 +235,17 @@ export class PostgresStore implements Store {
   async createCluster(cluster: NewCluster): Promise<Cluster> {
     const now = new Date();
     const full: Cluster = { ...cluster, createdAt: now, updatedAt: now };
-    const { rows } = await this.write<ClusterRow>(SQL.insertCluster, clusterValues(full), { clusters_pkey: `cluster "${cluster.id}" already exists` });
-    return toCluster(rows[0]!);
+    const { rows } = await this.write<ClusterRow>(SQL.insertCluster, clusterValues(full, this.sealer), { clusters_pkey: `cluster "${cluster.id}" already exists` });
+    return toCluster(rows[0]!, this.sealer);
   }
 
   async getCluster(id: string): Promise<Cluster | undefined> {
     const row = await this.one<ClusterRow>(SQL.getCluster, [id]);
-    return row && toCluster(row);
+    return row && toCluster(row, this.sealer);
   }
 
   async listClusters(): Promise<Cluster[]> {
-    return (await this.run<ClusterRow>(SQL.listClusters)).rows.map(toCluster);
+    return (await this.run<ClusterRow>(SQL.listClusters)).rows.map((r) => toCluster(r, this.sealer));
   }
 
   async updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined> {
@@ -253,11 +257,21 @@ export class PostgresStore implements Store {
       'caData' in patch,
       patch.caData ?? null,
       patch.insecureSkipTLSVerify ?? null,
-      patch.credential === undefined ? null : JSON.stringify(patch.credential),
+      patch.credential === undefined ? null : this.sealer.seal(JSON.stringify(patch.credential), id),
       patch.authorizedEndpoint === undefined ? null : JSON.stringify(patch.authorizedEndpoint),
       Date.now(),
     ]);
-    return row && toCluster(row);
+    return row && toCluster(row, this.sealer);
+  }
+
+  async reencryptCredentials(options: { onlyClear?: boolean } = {}): Promise<number> {
+    let n = 0;
+    for (const r of (await this.run<{ id: string; credential_json: string }>(SQL.clusterCredentials)).rows) {
+      if (this.sealer.isCurrent(r.credential_json) || (options.onlyClear && r.credential_json.startsWith('"'))) continue;
+      // Compare-and-set: a credential changed meanwhile (by another replica) is left as that write made it.
+      n += await this.changed(SQL.setClusterCredential, [this.sealer.seal(this.sealer.open(r.credential_json, r.id), r.id), r.id, r.credential_json]);
+    }
+    return n;
   }
 
   async deleteCluster(id: string): Promise<boolean> {

@@ -3,6 +3,7 @@
  * milliseconds (PostgreSQL `bigint`, parsed to numbers by postgres-connection.ts), lists and
  * objects JSON text, flags booleans (PostgreSQL) or 0/1 (SQLite).
  */
+import type { CredentialSealer } from './credential-sealer.js';
 import type { Change, Cluster, Member, ReplicaRecord, MemberRole, Role, TokenKind, TokenRecord, User, UserSource, UserWithPassword } from './store.js';
 
 /** A flag column: PostgreSQL `boolean`, SQLite integer 0/1. */
@@ -125,14 +126,14 @@ export function verdictUser(r: VerdictRow): User | null {
 }
 
 /** Column values of a cluster, in `CLUSTER_COLUMNS` order. */
-export function clusterValues(c: Cluster): unknown[] {
+export function clusterValues(c: Cluster, sealer: CredentialSealer): unknown[] {
   return [
     c.id,
     c.name,
     c.server,
     c.caData ?? null,
     c.insecureSkipTLSVerify,
-    JSON.stringify(c.credential),
+    sealer.seal(JSON.stringify(c.credential), c.id),
     JSON.stringify(c.authorizedEndpoint),
     c.createdAt.getTime(),
     c.updatedAt.getTime(),
@@ -140,14 +141,14 @@ export function clusterValues(c: Cluster): unknown[] {
   ];
 }
 
-export function toCluster(r: ClusterRow): Cluster {
+export function toCluster(r: ClusterRow, sealer: CredentialSealer): Cluster {
   const cluster: Cluster = {
     id: r.id,
     name: r.name,
     connection: r.connection === 'agent' ? 'agent' : 'direct',
     server: r.server,
     insecureSkipTLSVerify: r.insecure_skip_tls_verify === true || r.insecure_skip_tls_verify === 1,
-    credential: JSON.parse(r.credential_json) as Cluster['credential'],
+    credential: JSON.parse(sealer.open(r.credential_json, r.id)) as Cluster['credential'],
     authorizedEndpoint: JSON.parse(r.authorized_endpoint_json) as Cluster['authorizedEndpoint'],
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),

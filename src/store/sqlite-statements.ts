@@ -59,6 +59,8 @@ export function prepareStatements(db: Db) {
     ),
     getCluster: db.prepare<[string], ClusterRow>(`select ${CLUSTER_COLUMNS} from clusters where id = ?`),
     listClusters: db.prepare<[], ClusterRow>(`select ${CLUSTER_COLUMNS} from clusters order by name, id`),
+    clusterCredentials: db.prepare<[], { id: string; credential_json: string }>('select id, credential_json from clusters'),
+    setClusterCredential: db.prepare<[string, string, string]>('update clusters set credential_json = ? where id = ? and credential_json = ?'),
     updateCluster: db.prepare<ClusterRow>(
       `update clusters set name = @name, server = @server, ca_data = @ca_data,
          insecure_skip_tls_verify = @insecure_skip_tls_verify, credential_json = @credential_json,

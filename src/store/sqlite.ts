@@ -10,6 +10,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { conflict, notFound } from '../errors.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { CLEAR, type CredentialSealer } from './credential-sealer.js';
 import { guard, onUnique, openError, sqliteCode } from './sqlite-errors.js';
 import type {
   Change,
@@ -47,7 +48,7 @@ import {
 } from './rows.js';
 
 /** Opens (creating if needed) and migrates the database at `path`; `:memory:` for tests. */
-export async function openSqliteStore(path: string): Promise<Store> {
+export async function openSqliteStore(path: string, options: { sealer?: CredentialSealer } = {}): Promise<Store> {
   let db: Db;
   try {
     db = new Database(path, { timeout: 5000 });
@@ -59,7 +60,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, options.sealer ?? CLEAR);
   } catch (err) {
     db.close();
     throw openError(path, err);
@@ -70,7 +71,10 @@ class SqliteStore implements Store {
   private readonly q: Statements;
   private readonly touchAll: (lastUsed: ReadonlyMap<string, Date>) => void;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: CredentialSealer,
+  ) {
     this.q = prepareStatements(db);
     this.touchAll = db.transaction((lastUsed: ReadonlyMap<string, Date>) => {
       for (const [id, at] of lastUsed) this.q.touchToken.run(at.getTime(), id);
@@ -201,18 +205,18 @@ class SqliteStore implements Store {
   async createCluster(cluster: NewCluster): Promise<Cluster> {
     return guard(() => {
       const now = new Date();
-      const row = clusterRow({ ...cluster, createdAt: now, updatedAt: now });
+      const row = clusterRow(this.sealer, { ...cluster, createdAt: now, updatedAt: now });
       onUnique(() => this.q.insertCluster.run(row), { 'clusters.id': `cluster "${cluster.id}" already exists` });
-      return toCluster(row);
+      return toCluster(row, this.sealer);
     });
   }
 
   async getCluster(id: string): Promise<Cluster | undefined> {
-    return guard(() => mapOptional(this.q.getCluster.get(id), toCluster));
+    return guard(() => mapOptional(this.q.getCluster.get(id), (r) => toCluster(r, this.sealer)));
   }
 
   async listClusters(): Promise<Cluster[]> {
-    return guard(() => this.q.listClusters.all().map(toCluster));
+    return guard(() => this.q.listClusters.all().map((r) => toCluster(r, this.sealer)));
   }
 
   async updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined> {
@@ -220,8 +224,8 @@ class SqliteStore implements Store {
       this.db.transaction(() => {
         const current = this.q.getCluster.get(id);
         if (!current) return undefined;
-        const cur = toCluster(current);
-        const row = clusterRow({
+        const cur = toCluster(current, this.sealer);
+        const row = clusterRow(this.sealer, {
           ...cur,
           name: patch.name ?? cur.name,
           server: patch.server ?? cur.server,
@@ -233,7 +237,20 @@ class SqliteStore implements Store {
           updatedAt: new Date(),
         });
         this.q.updateCluster.run(row);
-        return toCluster(row);
+        return toCluster(row, this.sealer);
+      })(),
+    );
+  }
+
+  async reencryptCredentials(options: { onlyClear?: boolean } = {}): Promise<number> {
+    return guard(() =>
+      this.db.transaction(() => {
+        let n = 0;
+        for (const r of this.q.clusterCredentials.all()) {
+          if (this.sealer.isCurrent(r.credential_json) || (options.onlyClear && r.credential_json.startsWith('"'))) continue;
+          n += this.q.setClusterCredential.run(this.sealer.seal(this.sealer.open(r.credential_json, r.id), r.id), r.id, r.credential_json).changes;
+        }
+        return n;
       })(),
     );
   }
@@ -375,14 +392,14 @@ function userRow(u: UserWithPassword): UserRow {
   };
 }
 
-function clusterRow(c: Cluster): ClusterRow {
+function clusterRow(sealer: CredentialSealer, c: Cluster): ClusterRow {
   return {
     id: c.id,
     name: c.name,
     server: c.server,
     ca_data: c.caData ?? null,
     insecure_skip_tls_verify: c.insecureSkipTLSVerify ? 1 : 0,
-    credential_json: JSON.stringify(c.credential),
+    credential_json: sealer.seal(JSON.stringify(c.credential), c.id),
     authorized_endpoint_json: JSON.stringify(c.authorizedEndpoint),
     created_at: c.createdAt.getTime(),
     updated_at: c.updatedAt.getTime(),

@@ -214,6 +214,11 @@ export interface Store {
   getCluster(id: string): Promise<Cluster | undefined>;
   listClusters(): Promise<Cluster[]>;
   updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined>;
+  /**
+   * Seals every cluster credential not sealed with the active encryption key (`onlyClear`: only
+   * those stored in clear, as at start after an upgrade); returns how many were rewritten.
+   */
+  reencryptCredentials(options?: { onlyClear?: boolean }): Promise<number>;
   /** Deletes the cluster, its members and every token scoped to it. */
   deleteCluster(id: string): Promise<boolean>;
 

@@ -65,7 +65,7 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
     const [portA, portB] = [await freePort(), await freePort()];
     const common = ['--database-url', databaseUrl, '--public-url', lbUrl, '--shutdown-grace', '300ms', '--shutdown-timeout', '2s'];
     a = await startTestGateway([...common, '--listen', `127.0.0.1:${portA}`]);
-    b = await startTestGateway([...common, '--listen', `127.0.0.1:${portB}`, '--certs-dir', join(a.dir, 'certs')]);
+    b = await startTestGateway([...common, '--listen', `127.0.0.1:${portB}`, '--certs-dir', join(a.dir, 'certs'), '--encryption-key-file', join(a.dir, 'data', 'encryption.key')]);
     const cfg = join(a.dir, 'haproxy.cfg');
     await writeFile(cfg, haproxyConfig(lbPort, [`127.0.0.1:${portA}`, `127.0.0.1:${portB}`]));
     haproxy = spawn('haproxy', ['-f', cfg, '-db'], { stdio: 'ignore' });

@@ -61,7 +61,7 @@ describe('two replicas behind HAProxy', () => {
     const common = ['--database-url', databaseUrl, '--public-url', lbUrl, '--shutdown-grace', '1500ms', '--shutdown-timeout', '5s'];
     a = await startTestGateway([...common, '--listen', `127.0.0.1:${portA}`]);
     // B shares A's certificates: behind TLS passthrough kubectl must see one certificate.
-    b = await startTestGateway([...common, '--listen', `127.0.0.1:${portB}`, '--certs-dir', join(a.dir, 'certs')]);
+    b = await startTestGateway([...common, '--listen', `127.0.0.1:${portB}`, '--certs-dir', join(a.dir, 'certs'), '--encryption-key-file', join(a.dir, 'data', 'encryption.key')]);
     const cfg = join(a.dir, 'haproxy.cfg');
     await writeFile(cfg, haproxyConfig(lbPort, [`127.0.0.1:${portA}`, `127.0.0.1:${portB}`]));
     haproxy = spawn('haproxy', ['-f', cfg, '-db'], { stdio: 'ignore' });

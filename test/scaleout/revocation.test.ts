@@ -43,7 +43,7 @@ describe('revocation across two replicas', () => {
     world = await startProxyWorld({ flags: ['--database-url', url] });
     a = world.gw;
     // B starts after the cluster is registered, so its cluster directory holds it.
-    b = await startTestGateway(['--database-url', url]);
+    b = await startTestGateway(['--database-url', url, '--encryption-key-file', join(world.gw.dir, 'data', 'encryption.key')]);
   });
   after(async () => {
     await b?.stop();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, type Reason } from '../../src/errors.js';
 import type { NewCluster, NewToken, NewUser, Store, TokenRecord } from '../../src/store/store.js';
+import { KeyRing, type CredentialSealer } from '../../src/store/credential-sealer.js';
 
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
 
@@ -607,6 +608,92 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         await rejectsWith(store.ping(), 'ServiceUnavailable');
         await rejectsWith(store.getUser('u-alice'), 'ServiceUnavailable');
       });
+    });
+  });
+}
+
+/** One database that can be opened again with other keys, and read raw as a thief with a copy would. */
+export interface ReopenableDatabase {
+  open(sealer?: CredentialSealer): Promise<Store>;
+  /** The stored text of a cluster's credential column. */
+  rawCredential(clusterId: string): Promise<string>;
+  /** Everything the database holds, as text (a dump or the file). */
+  dump(): Promise<string>;
+}
+
+const ring = (...ids: string[]) => new KeyRing(ids.map((id) => ({ id, key: Buffer.alloc(32, id) })));
+
+/** Encryption at rest of cluster credentials (issue 14, finding 4), on a fresh database per test. */
+export function runEncryptionConformance(name: string, fresh: () => Promise<ReopenableDatabase>): void {
+  describe(`Store conformance, credentials at rest: ${name}`, () => {
+    it('the database alone holds no credential; the store reads it back', async () => {
+      const db = await fresh();
+      const store = await db.open(ring('k1'));
+      try {
+        await store.createCluster(tokenCluster);
+        await store.createCluster(certCluster);
+        await store.createCluster(agentCluster);
+        await store.updateCluster('c-dev', { credential: { clientCertData: 'LS0tTkVXQ0VSVA==', clientKeyData: 'TkVXLUtFWS1TRUNSRVQ=' } });
+        assert.deepEqual((await store.getCluster('c-prod'))?.credential, tokenCluster.credential);
+        assert.deepEqual((await store.getCluster('c-dev'))?.credential, { clientCertData: 'LS0tTkVXQ0VSVA==', clientKeyData: 'TkVXLUtFWS1TRUNSRVQ=' });
+        assert.equal((await store.getCluster('c-edge'))?.credential, null);
+        assert.deepEqual((await store.listClusters()).map((c) => c.id).sort(), ['c-dev', 'c-edge', 'c-prod']);
+      } finally {
+        await store.close();
+      }
+      const dump = await db.dump();
+      for (const secret of ['sa-token-secret', 'TkVXLUtFWS1TRUNSRVQ', 'LS0tS0VZ']) assert.ok(!dump.includes(secret), `${secret} is in the database`);
+      assert.match(await db.rawCredential('c-prod'), /^"kgenc:v1:k1:/);
+    });
+
+    it('rotates: a second key opens old seals, re-encryption moves every credential to the active key, and the old key can go', async () => {
+      const db = await fresh();
+      const first = await db.open(ring('k1'));
+      await first.createCluster(tokenCluster);
+      await first.createCluster(agentCluster);
+      await first.close();
+
+      const both = await db.open(ring('k2', 'k1'));
+      try {
+        assert.deepEqual((await both.getCluster('c-prod'))?.credential, tokenCluster.credential);
+        assert.equal(await both.reencryptCredentials({ onlyClear: true }), 0, 'start-up leaves other keys alone');
+        assert.equal(await both.reencryptCredentials(), 1);
+        assert.equal(await both.reencryptCredentials(), 0, 'nothing left');
+      } finally {
+        await both.close();
+      }
+      assert.match(await db.rawCredential('c-prod'), /^"kgenc:v1:k2:/);
+
+      const only2 = await db.open(ring('k2'));
+      try {
+        assert.deepEqual((await only2.getCluster('c-prod'))?.credential, tokenCluster.credential);
+      } finally {
+        await only2.close();
+      }
+      const wrong = await db.open(ring('k3'));
+      try {
+        await rejectsWith(wrong.getCluster('c-prod'), 'ServiceUnavailable', /key "k2", which the encryption key file does not hold/);
+      } finally {
+        await wrong.close();
+      }
+    });
+
+    it('seals credentials an older version stored in clear', async () => {
+      const db = await fresh();
+      const clear = await db.open();
+      await clear.createCluster(tokenCluster);
+      await clear.createCluster({ ...certCluster, id: 'c-other' });
+      await clear.close();
+      assert.match(await db.rawCredential('c-prod'), /sa-token-secret/);
+
+      const store = await db.open(ring('k1'));
+      try {
+        assert.equal(await store.reencryptCredentials({ onlyClear: true }), 2);
+        assert.deepEqual((await store.getCluster('c-prod'))?.credential, tokenCluster.credential);
+      } finally {
+        await store.close();
+      }
+      assert.ok(!(await db.dump()).includes('sa-token-secret'));
     });
   });
 }

@@ -13,7 +13,7 @@ import { postgresClientConfig, postgresPoolConfig, redactDatabaseUrl } from '../
 import { MIGRATIONS } from '../../src/store/postgres-migrations.js';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/store/sqlite-migrations.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
-import { runStoreConformance } from './conformance.js';
+import { runEncryptionConformance, runStoreConformance } from './conformance.js';
 
 let server: TestPostgres;
 /** One database for the file; each conformance test gets its own schema in it. */
@@ -37,6 +37,17 @@ async function freshSchemaUrl(base = databaseUrl): Promise<string> {
 }
 
 runStoreConformance('postgres', async () => openPostgresStore(await freshSchemaUrl(), { poolSize: 4 }));
+
+runEncryptionConformance('postgres', async () => {
+  const url = await freshSchemaUrl();
+  const table = `${schemaOf(url)}.clusters`;
+  return {
+    open: (sealer) => openPostgresStore(url, { poolSize: 2, sealer }),
+    rawCredential: async (id) => (await server.query<{ credential_json: string }>(`select credential_json from ${table} where id = $1`, [id], databaseUrl)).rows[0]!.credential_json,
+    // What a backup of the table holds.
+    dump: async () => JSON.stringify((await server.query(`select * from ${table}`, [], databaseUrl)).rows),
+  };
+});
 
 describe('PostgreSQL store', () => {
   it('numbers migrations as SQLite does, one for one', () => {

@@ -1,15 +1,33 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../src/errors.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { MIGRATIONS } from '../../src/store/sqlite-migrations.js';
-import { runStoreConformance } from './conformance.js';
+import { runEncryptionConformance, runStoreConformance } from './conformance.js';
 
 runStoreConformance('sqlite :memory:', () => openSqliteStore(':memory:'));
+
+runEncryptionConformance('sqlite file', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kubegate-sealed-')), 'kubegate.db');
+  const read = (query: (db: Database.Database) => unknown) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return query(db);
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    open: (sealer) => openSqliteStore(file, { sealer }),
+    rawCredential: async (id) => read((db) => db.prepare('select credential_json from clusters where id = ?').pluck().get(id)) as string,
+    // The file and its write-ahead log, as a copy of the data directory holds them.
+    dump: async () => [file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join(''),
+  };
+});
 
 describe('SQLite store on disk', () => {
   let dir: string;
