@@ -23,5 +23,23 @@ export function parseClusterPath(rawUrl: string): ProxyTarget {
   const q = path.indexOf('?');
   const pathname = q === -1 ? path : path.slice(0, q);
   if (DOT_SEGMENT.test(pathname) || /%2f|%5c|\\/i.test(pathname)) throw badRequest('invalid path: dot segments and encoded slashes are refused');
-  return { clusterId, path };
+  return { clusterId, path: q !== -1 && /access(?:_|%5f)token/i.test(path) ? withoutAccessToken(pathname, path.slice(q + 1)) : path };
+}
+
+/**
+ * Drops every `access_token` query parameter (any case, encoded or not): a bearer token in the
+ * URL is a credential of the client's, and must not reach a cluster that might honour it.
+ */
+function withoutAccessToken(pathname: string, query: string): string {
+  const kept = query.split('&').filter((p) => {
+    const name = p.split('=', 1)[0]!;
+    let decoded = name;
+    try {
+      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // A malformed escape is kept as written; it is not `access_token`.
+    }
+    return decoded.toLowerCase() !== 'access_token';
+  });
+  return kept.length > 0 ? `${pathname}?${kept.join('&')}` : pathname;
 }

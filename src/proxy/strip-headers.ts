@@ -11,21 +11,27 @@ import { BEARER_PROTOCOL_PREFIX } from '../http/bearer.js';
 import { isHopRequestHeader } from '../upstream/hop-by-hop.js';
 
 export interface StripOptions {
-  /** Keep `X-Forwarded-*` (the peer is a trusted proxy). */
+  /** Keep `X-Forwarded-*` and `Forwarded` (the peer is a trusted proxy). */
   trustForwarded: boolean;
   /** The request is an upgrade: `Connection: Upgrade` and `Upgrade` are re-added. */
   upgrade: boolean;
 }
 
-/** True when the header can carry an identity and must never reach a cluster from a client. */
+/**
+ * True when the header can carry an identity and must never reach a cluster from a client.
+ * Underscores count as dashes (`Impersonate_User`, `X_Remote_User`): some servers and proxies
+ * in front of a cluster fold them together (nginx with `underscores_in_headers`, CGI-style
+ * `HTTP_X_REMOTE_USER`), so the underscore twin of an identity header is one too.
+ */
 export function isIdentityHeader(lowerName: string, trustForwarded: boolean): boolean {
+  if (lowerName.includes('_')) lowerName = lowerName.replace(/_/g, '-');
   return (
     lowerName === 'authorization' ||
     // Browser cookies (the web UI's session and CSRF cookies) are credentials too.
     lowerName === 'cookie' ||
     lowerName.startsWith('impersonate-') ||
     lowerName.startsWith('x-remote-') ||
-    (!trustForwarded && lowerName.startsWith('x-forwarded-'))
+    (!trustForwarded && (lowerName.startsWith('x-forwarded-') || lowerName === 'forwarded'))
   );
 }
 
