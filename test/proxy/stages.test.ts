@@ -68,9 +68,11 @@ describe('bearerToken', () => {
     assert.equal(reasonOf(() => bearerToken(req([]))), 'Unauthorized');
     assert.equal(reasonOf(() => bearerToken(req(['Authorization', 'Basic YTpi']))), 'Unauthorized');
   });
-  it('reads the WebSocket bearer subprotocol', () => {
+  it('reads the WebSocket bearer subprotocol of an upgrade, and ignores it on a plain request', () => {
     const p = `base64url.bearer.authorization.k8s.io.${Buffer.from('tok-1').toString('base64url')}`;
-    assert.equal(bearerToken(req(['Sec-WebSocket-Protocol', `v5.channel.k8s.io, ${p}`])), 'tok-1');
+    const upgrade = Object.assign(req(['Sec-WebSocket-Protocol', `v5.channel.k8s.io, ${p}`]), { upgrade: true });
+    assert.equal(bearerToken(upgrade), 'tok-1');
+    assert.equal(reasonOf(() => bearerToken(req(['Sec-WebSocket-Protocol', `v5.channel.k8s.io, ${p}`]))), 'Unauthorized');
   });
 });
 
