@@ -17,6 +17,8 @@ export const Reasons = {
   TooManyRequests: 429,
   RequestHeaderFieldsTooLarge: 431,
   InternalError: 500,
+  /** The cluster refused kubegate's own credential (issue 15): not the user's fault. */
+  BadGateway: 502,
   ServiceUnavailable: 503,
 } as const;
 

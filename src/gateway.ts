@@ -40,6 +40,8 @@ import { closeConnectionAfter } from './http/http2-compat.js';
 import { proxyTrust } from './http/trust-proxy.js';
 import { AuditLog } from './observability/audit-log.js';
 import { GatewayMetrics } from './observability/metrics.js';
+import { ClusterHealth } from './clusters/health.js';
+import { probeCluster } from './clusters/probe.js';
 import { PROXY_PREFIX } from './proxy/cluster-path.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -219,6 +221,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     throw err;
   });
   metrics.observeAgentClusters(() => clusters.agentClusterIds().map((id) => [id, agents.status(id).connected]));
+  const health = new ClusterHealth({ probe: (id) => probeCluster(id, clusters.get(id)), clusterIds: () => clusters.ids(), log });
+  metrics.observeClusterHealth(() => health.states());
+  // An agent connecting (or reporting a new API address) is probed at once, not at the next round.
+  agents.on('change', (id: string) => void health.check(id));
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });
     cache.evict(event);
@@ -245,6 +251,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     revocations,
     clusters,
     agents,
+    health,
     tokens: new TokenIssuer(store, options.clock),
     lastUsed,
     publicUrl: config.publicUrl,
@@ -270,7 +277,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     lastUsed,
     badTokens: new FailureThrottle({ ...BAD_TOKENS_PER_ADDRESS, clock: options.clock }),
     trust,
-    observers: { audit, metrics, trust },
+    observers: { audit, metrics, trust, health },
     requests,
     log,
   });
@@ -321,6 +328,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     log.info({ peerUrl }, 'linking with the other replicas');
   }
   log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
+  health.start();
 
   return {
     server: server.listener,
@@ -332,6 +340,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       // Idempotent: a second call waits for the first shutdown.
       closing ??= (async () => {
         draining = true;
+        health.close();
         await drainServer(server, requests, { graceMs: config.shutdownGraceMs, timeoutMs: config.shutdownTimeoutMs });
         await peers?.close();
         localAgents.close();

@@ -8,6 +8,7 @@ import type { RevocationBus } from '../auth/revocations.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { ClusterDirectory } from '../upstream/cluster-directory.js';
 import type { AgentDirectory } from '../agents/agent-directory.js';
+import type { ClusterHealth } from '../clusters/health.js';
 import type { Store } from '../store/store.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { AuditLog } from '../observability/audit-log.js';
@@ -22,6 +23,8 @@ export interface ApiContext {
   clusters: ClusterDirectory;
   /** Agents connected to any replica, for agent clusters' status. */
   agents: Pick<AgentDirectory, 'status'>;
+  /** Each cluster's health (probe and traffic), for the `status` of API answers. */
+  health: Pick<ClusterHealth, 'status' | 'check' | 'forget'>;
   tokens: TokenIssuer;
   lastUsed: LastUsedRecorder;
   publicUrl: URL;

@@ -14,6 +14,7 @@ export class GatewayMetrics {
   readonly proxyOverhead = new HotHistogram('kubegate_proxy_overhead_seconds', 'Gateway time before the upstream request is sent (authentication, authorization, headers)', LATENCY_BUCKETS, this.registry);
   private readonly upstreamLatency = new HotHistogram('kubegate_upstream_response_seconds', 'Time from sending upstream to the upstream response headers', LATENCY_BUCKETS, this.registry, true);
   readonly upstreamErrors = new Counter({ name: 'kubegate_upstream_errors_total', help: 'Upstream connection failures by cluster', labelNames: ['cluster'], registers: [this.registry] });
+  readonly credentialRejected = new Counter({ name: 'kubegate_upstream_credential_rejected_total', help: "Requests a cluster refused because of kubegate's own credential (401, or 403 on impersonation), by cluster", labelNames: ['cluster'], registers: [this.registry] });
   readonly activeStreams = new Gauge({ name: 'kubegate_active_streams', help: 'Open long-running requests (watch, log follow) and upgrade tunnels', labelNames: ['type'], registers: [this.registry] });
   readonly apiRequests = new Counter({ name: 'kubegate_api_requests_total', help: 'Management API requests by method and code', labelNames: ['method', 'code'], registers: [this.registry] });
   readonly logins = new Counter({ name: 'kubegate_logins_total', help: 'Login attempts by result', labelNames: ['result'], registers: [this.registry] });
@@ -44,6 +45,20 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const [cluster, up] of connected()) this.set({ cluster }, up ? 1 : 0);
+      },
+    });
+  }
+
+  /** Reports, at scrape time, each cluster's health: 1 when Active, 0 otherwise (clusters/health.ts). */
+  observeClusterHealth(states: () => Iterable<[clusterId: string, state: string]>): void {
+    new Gauge({
+      name: 'kubegate_cluster_up',
+      help: 'Whether a cluster is Active (1: its API server answers and accepts kubegate\'s credential and impersonation) or not (0)',
+      labelNames: ['cluster'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [cluster, state] of states()) this.set({ cluster }, state === 'Active' ? 1 : 0);
       },
     });
   }

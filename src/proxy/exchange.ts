@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../auth/identity.js';
+import { isCredentialRefusal } from '../clusters/credential-refusal.js';
+import type { ClusterHealth } from '../clusters/health.js';
 import type { GatewayError } from '../errors.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
@@ -16,6 +18,8 @@ export interface Observers {
   audit: AuditLog;
   metrics: GatewayMetrics;
   trust: ProxyTrust;
+  /** Real traffic's outcome feeds the clusters' health (docs/reference/api.md). */
+  health?: Pick<ClusterHealth, 'record'>;
 }
 
 export class ProxyExchange {
@@ -59,14 +63,24 @@ export class ProxyExchange {
   /** The cluster answered with `status`. */
   answered(status: number): void {
     this.status = status;
-    if (this.dispatchedToCluster) this.observers.metrics.observeUpstream(this.clusterId!, (performance.now() - this.sentAt) / 1000);
+    if (!this.dispatchedToCluster) return;
+    this.observers.metrics.observeUpstream(this.clusterId!, (performance.now() - this.sentAt) / 1000);
+    // 401 and 403 may be refusals of the gateway's own credential (forward.ts decides, then `failed`).
+    if (status !== 401 && status !== 403) this.observers.health?.record(this.clusterId!, { state: 'Active' });
   }
 
-  /** A stage refused the request, or the cluster could not be reached. */
+  /** A stage refused the request, or the cluster could not be reached or refused the gateway's credential. */
   failed(err: GatewayError): void {
     this.status = err.code;
     this.reason = err.reason;
-    if (err.code === 503 && this.dispatchedToCluster) this.observers.metrics.upstreamErrors.inc({ cluster: this.clusterId });
+    if (!this.dispatchedToCluster) return;
+    if (err.code === 503) {
+      this.observers.metrics.upstreamErrors.inc({ cluster: this.clusterId });
+      this.observers.health?.record(this.clusterId!, { state: 'Unavailable', message: err.message });
+    } else if (isCredentialRefusal(err)) {
+      this.observers.metrics.credentialRejected.inc({ cluster: this.clusterId });
+      this.observers.health?.record(this.clusterId!, { state: 'CredentialRejected', message: err.message });
+    }
   }
 
   /** Writes the closing audit line and metrics; call once, when the exchange is over. */

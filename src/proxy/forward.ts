@@ -11,6 +11,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { hasRequestBody } from '../http/http2-compat.js';
+import { credentialRejected, impersonationRefusal, impersonationRejected, REFUSAL_BODY_LIMIT } from '../clusters/credential-refusal.js';
+import { GatewayError } from '../errors.js';
 import { forwardableResponseHeaders } from '../upstream/hop-by-hop.js';
 import { unreachable, type UpstreamTarget } from '../upstream/target.js';
 import type { ProxyExchange } from './exchange.js';
@@ -48,6 +50,56 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     this.resumeUpstream = resume;
     this.exchange.answered(statusCode);
+    // The cluster refused the gateway's credential, not the user: never relayed (credential-refusal.ts).
+    if (statusCode === 401) {
+      this.refusal = credentialRejected(this.exchange.clusterId!);
+      return true;
+    }
+    // A 403 is the user's (RBAC) unless it refuses impersonation: read its small body first.
+    if (statusCode === 403) {
+      this.held = { statusCode, raw, chunks: [], size: 0 };
+      return true;
+    }
+    return this.writeHead(statusCode, raw);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.refusal || this.failedHead) return true;
+    if (this.held) {
+      this.held.chunks.push(chunk);
+      this.held.size += chunk.length;
+      if (this.held.size <= REFUSAL_BODY_LIMIT) return true;
+      const body = this.release();
+      if (!body) return true;
+      chunk = body;
+    }
+    this.exchange.bytes += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.complete = true;
+    if (this.failedHead) return;
+    if (this.refusal) return this.settle(this.refusal);
+    if (this.held) {
+      const refusal = impersonationRefusal(Buffer.concat(this.held.chunks));
+      if (refusal) return this.settle(impersonationRejected(this.exchange.clusterId!, refusal));
+      const body = this.release();
+      if (!body) return;
+      this.exchange.bytes += body.length;
+      this.res.write(body);
+    }
+    this.res.end();
+    this.settle();
+  }
+
+  private refusal: GatewayError | undefined;
+  private held: { statusCode: number; raw: Buffer[]; chunks: Buffer[]; size: number } | undefined;
+
+  /** Sends the answer's headers; false (the exchange settled with the error) when they cannot be sent. */
+  private writeHead(statusCode: number, raw: Buffer[]): boolean {
     const out = forwardableResponseHeaders(raw);
     out.push('X-Request-Id', this.exchange.requestId);
     try {
@@ -63,18 +115,20 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
-    this.exchange.bytes += chunk.length;
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
-    return false;
+  /** A held 403 that is the user's after all: its headers go out; returns what was held of its body (undefined: it cannot go out). */
+  private release(): Buffer | undefined {
+    const held = this.held!;
+    this.held = undefined;
+    if (!this.writeHead(held.statusCode, held.raw)) {
+      this.refusal = undefined;
+      this.failedHead = true;
+      return undefined;
+    }
+    return Buffer.concat(held.chunks);
   }
 
-  onComplete(): void {
-    this.complete = true;
-    this.res.end();
-    this.settle();
-  }
+  /** The headers could not be sent: the exchange has settled, the rest of the answer is dropped. */
+  private failedHead = false;
 
   onError(err: Error): void {
     this.settle(err);
@@ -106,6 +160,7 @@ export async function forward(call: { req: IncomingMessage; res: ServerResponse;
     });
   } catch (err) {
     if (res.destroyed) return;
+    if (err instanceof GatewayError) throw err;
     if (!res.headersSent) throw unreachable(target.route, err as NodeJS.ErrnoException);
     res.destroy();
   }

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { FailureThrottle } from '../auth/failure-throttle.js';
 import type { TokenAuthenticator } from '../auth/identity.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
+import { isCredentialRefusal } from '../clusters/credential-refusal.js';
 import { GatewayError } from '../errors.js';
 import { tokenPrefix } from '../http/bearer.js';
 import { answerBeforeBody, hasRequestBody } from '../http/http2-compat.js';
@@ -135,7 +136,8 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   function refused(exchange: ProxyExchange, err: unknown, render: () => GatewayError): void {
     const rendered = render();
     exchange.failed(rendered);
-    if (rendered.code >= 500) deps.log.warn({ requestId: exchange.requestId, cluster: exchange.clusterId, reason: rendered.reason, err: (err as Error).cause ?? err }, rendered.message);
+    // A refused credential is logged by the clusters' health, once per cluster per minute.
+    if (rendered.code >= 500 && !isCredentialRefusal(rendered)) deps.log.warn({ requestId: exchange.requestId, cluster: exchange.clusterId, reason: rendered.reason, err: (err as Error).cause ?? err }, rendered.message);
   }
 
   return {

@@ -6,6 +6,7 @@
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { credentialRejected, impersonationRefusal, impersonationRejected, REFUSAL_BODY_LIMIT } from '../clusters/credential-refusal.js';
 import { forwardableResponseHeaders } from '../upstream/hop-by-hop.js';
 import { unreachable, type UpstreamTarget } from '../upstream/target.js';
 import { upgradeRequest } from '../upstream/upgrade-request.js';
@@ -63,9 +64,31 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
     });
 
     upstream.on('response', (answer) => {
-      // Refused upgrade: relay status, headers and body, then close.
       answered = true;
       exchange.answered(answer.statusCode ?? 502);
+      // The cluster refused the gateway's credential, not the user (credential-refusal.ts).
+      if (answer.statusCode === 401) {
+        answer.resume();
+        return reject(credentialRejected(target.route.id));
+      }
+      if (answer.statusCode === 403) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        answer.on('data', (c: Buffer) => {
+          size += c.length;
+          chunks.push(c);
+        });
+        answer.on('error', () => client.destroy());
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const refusal = size <= REFUSAL_BODY_LIMIT ? impersonationRefusal(body) : undefined;
+          if (refusal) return reject(impersonationRejected(target.route.id, refusal));
+          client.end(Buffer.concat([Buffer.from(headerBlock(403, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'Connection', 'close'])), body]));
+          resolve();
+        });
+        return;
+      }
+      // Refused upgrade: relay status, headers and body, then close.
       client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'Connection', 'close']));
       answer.pipe(client);
       answer.on('error', () => client.destroy());

@@ -196,6 +196,11 @@ export class ClusterDirectory {
     if (old) release(old);
   }
 
+  /** The ids of every cluster loaded. */
+  ids(): string[] {
+    return [...this.clusters.keys()];
+  }
+
   /** The ids of the clusters reached through an agent. */
   agentClusterIds(): string[] {
     return [...this.clusters.values()].filter((c) => c.connection === 'agent').map((c) => c.id);

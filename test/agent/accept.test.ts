@@ -63,7 +63,7 @@ describe('the agent connect endpoint', () => {
       assert.match(body.message, message);
     }
     const status = (await call(gw, 'GET', '/v1/clusters/edge', { token: admin })).body.status;
-    assert.equal(status.state, 'Disconnected');
+    assert.deepEqual([status.state, status.agent.connected], ['Unavailable', false]);
   });
 
   it('takes the cluster\'s own agent token', async () => {

@@ -29,7 +29,7 @@ describe('importing an agent cluster with one kubectl apply', () => {
     assert.equal(edge.connection, 'agent');
     assert.equal(edge.server, null);
     assert.equal(edge.credentialType, null);
-    assert.equal(edge.status.state, 'Disconnected');
+    assert.deepEqual([edge.status.state, edge.status.agent.connected], ['Unavailable', false]);
     assert.match(w.importUrl, new RegExp(`^${w.gw.url}/v1/clusters/edge/import/[A-Za-z0-9_-]{43}\\.yaml$`));
     const r = await call(w.gw, 'GET', '/k8s/clusters/edge/api', { token: w.alice.token });
     assert.equal(r.status, 503);

@@ -13,9 +13,9 @@ export interface AgentWorld {
   stop(): Promise<void>;
 }
 
-/** Waits until the cluster's status says `state` (on `gw`); throws after `timeoutMs`. */
+/** Waits until the cluster's status says its agent is `state` (on `gw`); throws after `timeoutMs`. */
 export async function waitForState(gw: Pick<TestGateway, 'url' | 'agent'>, admin: string, state: 'Connected' | 'Disconnected', timeoutMs = 10_000) {
-  const r = await pollUntil(() => call(gw, 'GET', '/v1/clusters/edge', { token: admin }), (x) => x.body?.status?.state === state, { timeoutMs });
+  const r = await pollUntil(() => call(gw, 'GET', '/v1/clusters/edge', { token: admin }), (x) => x.body?.status?.agent?.connected === (state === 'Connected'), { timeoutMs });
   if (!r.ok) throw new Error(`cluster edge never became ${state}: ${r.value.text}`);
   return r.value.body.status;
 }

@@ -43,6 +43,10 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     const status = await waitForState(w.gw, w.admin, 'Connected');
     assert.equal(status.agent.replicas, 1);
     assert.match(status.agent.version, /^\d+\.\d+\.\d+/);
+    // Probed as soon as the agent connected: Active, with the API server's version (issue 15).
+    const healthy = await pollUntil(() => call(w.gw, 'GET', '/v1/clusters/edge', { token: w.admin }), (x) => x.body?.status?.state === 'Active', { timeoutMs: 10_000 });
+    assert.ok(healthy.ok, healthy.value.text);
+    assert.match(healthy.value.body.status.version, /^v1\.\d+\.\d+/);
   });
 
   it('kubectl get, create, watch, logs and logs -f work through the tunnel', async () => {

@@ -170,7 +170,7 @@ describe('kubegate cluster add', { timeout: 240_000 }, () => {
     assert.match(r.stdout, /applied the agent manifests/);
     const got = await call(gw, 'GET', '/v1/clusters/edge', { token: admin });
     assert.equal(got.body.connection, 'agent');
-    assert.equal(got.body.status.state, 'Disconnected', 'nothing runs in the double, so no agent connects');
+    assert.deepEqual([got.body.status.state, got.body.status.agent.connected], ['Unavailable', false], 'nothing runs in the double, so no agent connects');
     assert.ok(double.store.list({ group: 'apps', resource: 'deployments' }, 'kubegate-agent').length === 1);
     const secret = double.store.list({ group: '', resource: 'secrets' }, 'kubegate-agent')[0]!;
     const firstToken = JSON.stringify(secret.data ?? secret.stringData);

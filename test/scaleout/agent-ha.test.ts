@@ -99,7 +99,7 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
       const r = await pollUntil(() => pods(gw), (x) => x.status === 200, { timeoutMs: 5_000 });
       assert.ok(r.ok, `${gw === holder() ? 'the holder' : 'the other replica'} answered ${r.value.status}: ${r.value.text}`);
       const status = (await call(gw, 'GET', '/v1/clusters/edge', { token: admin })).body.status;
-      assert.equal(status.state, 'Connected');
+      assert.equal(status.agent.connected, true);
       assert.equal(status.agent.replicas, 1);
     }
     assert.equal([a, b].filter((g) => g.logs.some((l) => l.includes('"msg":"agent connected"'))).length, 1, 'one agent connection in all');
@@ -135,7 +135,7 @@ describe('an agent cluster behind two replicas on PostgreSQL and HAProxy', () =>
     const r = await pollUntil(() => pods(survivor), (x) => x.status === 200 && survivor.logs.some((l) => l.includes('"msg":"agent connected"')), { timeoutMs: 8_000, everyMs: 100 });
     assert.ok(r.ok, `the survivor answered ${r.value.status}: ${r.value.text}`);
     const status = (await call(survivor, 'GET', '/v1/clusters/edge', { token: admin })).body.status;
-    assert.equal(status.state, 'Connected');
+    assert.equal(status.agent.connected, true);
     assert.equal(status.agent.replicas, 1, 'nothing counted twice or left from the replica that left');
   });
 });

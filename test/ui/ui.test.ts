@@ -189,6 +189,10 @@ describe('web UI in a real browser', () => {
     await rows.first().waitFor();
     assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-cluster'))), ['double']);
     assert.match((await rows.first().textContent()) ?? '', /through kubegate \(context "double"\), or straight to the cluster \("double-cp-1"\)/);
+    // Its health, with the probe's message (issue 15).
+    const state = page.locator('tr[data-cluster="double"] td[data-state="Active"]');
+    await state.waitFor();
+    assert.match((await state.textContent()) ?? '', /^Activethe API server answers \(v1\.\d+\.\d+\) and kubegate may impersonate$/);
     // Keyboard: ↓ on the ⋮ button opens the menu on its first item.
     await page.getByRole('button', { name: 'Actions for double' }).focus();
     await page.keyboard.press('ArrowDown');
@@ -352,6 +356,10 @@ describe('web UI in a real browser', () => {
     assert.match(commands, new RegExp(`kubegate render kube-api-auth --cluster staging --gateway ${world.gw.url.replace(/\./g, '\\.')}`));
     assert.match(commands, /kubegate render webhook-config/);
     await shot(page, 'admin-clusters');
+    // Probed at registration: the list shows its state and message.
+    const state = page.locator('tr[data-cluster="staging"] td[data-state="Active"]');
+    await state.waitFor();
+    assert.match((await state.textContent()) ?? '', /kubegate may impersonate/);
     const stored = (await call(world.gw, 'GET', '/v1/clusters/staging', { token: world.adminToken })).body;
     assert.deepEqual(stored.authorizedEndpoint.controlPlaneNodes, [{ name: 'cp-1', address: '10.0.0.5:6443' }, { name: 'cp-2', address: '10.0.0.6' }]);
 
@@ -385,11 +393,11 @@ describe('web UI in a real browser', () => {
     await command.waitFor();
     assert.match(await command.inputValue(), new RegExp(`^kubectl apply -f '${world.gw.url.replace(/\./g, '\\.')}/v1/clusters/edge/import/[A-Za-z0-9_-]{43}\\.yaml'$`));
     assert.match(await page.getByRole('textbox', { name: 'Agent token' }).inputValue(), TOKEN);
-    await page.locator('tr[data-cluster="edge"] td[data-state="Disconnected"]').waitFor();
+    await page.locator('tr[data-cluster="edge"] td[data-state="Unavailable"]').waitFor();
     await shot(page, 'admin-clusters-agent');
     const stored = (await call(world.gw, 'GET', '/v1/clusters/edge', { token: world.adminToken })).body;
     assert.equal(stored.connection, 'agent');
-    assert.equal(stored.status.state, 'Disconnected');
+    assert.deepEqual([stored.status.state, stored.status.agent.connected], ['Unavailable', false]);
   });
 
   it('admin: settings', async () => {

@@ -2,7 +2,7 @@
 import { Router, type Request } from 'express';
 import { badRequest, notFound } from '../../errors.js';
 import type { Cluster, ClusterPatch } from '../../store/store.js';
-import { agentClusterStatus } from '../agent-status.js';
+import { clusterStatus } from '../agent-status.js';
 import { CreateAgentClusterSchema, CreateClusterSchema, PatchAgentClusterSchema, PatchClusterSchema } from '../cluster-schema.js';
 import { rolesOn } from '../../auth/cluster-access.js';
 import { reachableCluster } from '../cluster-access.js';
@@ -55,7 +55,7 @@ function newCluster(req: Request): Omit<Cluster, 'createdAt' | 'updatedAt'> {
 
 export function clusterRoutes(ctx: ApiContext): Router {
   const r = Router();
-  const statusOf = (c: Cluster) => agentClusterStatus(c, (id) => ctx.agents.status(id));
+  const statusOf = (c: Cluster) => clusterStatus(c, ctx.health.status(c.id), (id) => ctx.agents.status(id));
 
   r.get('/clusters', async (req, res) => {
     const me = userOf(req);
@@ -76,6 +76,9 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const offer = cluster.connection === 'agent' ? await offerImport(ctx, cluster.id, agent.token) : {};
     await ctx.clusters.refresh(cluster.id);
     await ctx.revocations.publish({ type: 'cluster', clusterId: cluster.id });
+    // Probed before answering, so the admin sees at once whether it works; 201 either way (a
+    // cluster may be registered before it is up).
+    await ctx.health.check(cluster.id);
     ctx.log.info({ by: me.username, cluster: cluster.id, connection: cluster.connection }, 'cluster registered');
     res.status(201).json({ ...clusterView(cluster, undefined, statusOf(cluster)), agentToken: agent.token, ...offer });
   });
@@ -118,6 +121,8 @@ export function clusterRoutes(ctx: ApiContext): Router {
     if (!cluster) throw notFound('cluster not found');
     await ctx.clusters.refresh(cluster.id);
     await ctx.revocations.publish({ type: 'cluster', clusterId: cluster.id });
+    // A new server or credential is probed before answering, like a registration.
+    if (['server', 'credential', 'caData', 'insecureSkipTLSVerify'].some((f) => f in body)) await ctx.health.check(cluster.id);
     ctx.log.info({ by: me.username, cluster: cluster.id, fields: Object.keys(body) }, 'cluster changed');
     res.json(clusterView(cluster, undefined, statusOf(cluster)));
   });
@@ -126,6 +131,7 @@ export function clusterRoutes(ctx: ApiContext): Router {
     const me = adminOf(req);
     if (!(await ctx.store.deleteCluster(req.params.id!))) throw notFound('cluster not found');
     await ctx.clusters.refresh(req.params.id!);
+    ctx.health.forget(req.params.id!);
     await ctx.revocations.publish({ type: 'cluster', clusterId: req.params.id! });
     // Scoped tokens and memberships went with it.
     await ctx.revocations.publish({ type: 'all' });

@@ -39,6 +39,8 @@ export interface KubeDouble {
   gatewayUser: UserInfo;
   /** Every request, in arrival order; entries fill in as the request proceeds. */
   requests: RecordedRequest[];
+  /** kubegate's health probes (User-Agent `kubegate-health-probe`), kept out of `requests`. */
+  probes: RecordedRequest[];
   clearRequests(): void;
   /** A client certificate signed by the double's CA: CN is the username, each O a group. */
   issueClientCert(cn: string, orgs?: string[]): Promise<KeyPairPem>;
@@ -117,8 +119,9 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}, listen: {
   applyRbacManifests(store, options.rbacManifests ?? renderImpersonator());
   const streams = new StreamTracker();
   const requests: RecordedRequest[] = [];
+  const probes: RecordedRequest[] = [];
   let url = '';
-  const deps: PipelineDeps = { store, streams, options: current, url: () => url, requests, tokens: unionTokenAuthenticator(chain) };
+  const deps: PipelineDeps = { store, streams, options: current, url: () => url, requests, probes, tokens: unionTokenAuthenticator(chain) };
 
   const server = https.createServer({
     key: pki.serving.keyPem,
@@ -158,8 +161,10 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}, listen: {
     },
     gatewayUser: structuredClone(GATEWAY_USER),
     requests,
+    probes,
     clearRequests: () => {
       requests.length = 0;
+      probes.length = 0;
     },
     issueClientCert: (cn, orgs) => pki.issueClientCert(cn, orgs),
     activeStreams: () => streams.count(),

@@ -23,6 +23,8 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface PipelineDeps extends DoubleState {
   requests: RecordedRequest[];
+  /** Requests of kubegate's health probe. */
+  probes: RecordedRequest[];
   tokens: TokenAuthenticator;
 }
 
@@ -56,9 +58,16 @@ const identify = async (deps: PipelineDeps, req: IncomingMessage, record: Record
   return { user, info };
 };
 
+/** kubegate's cluster health probe (src/clusters/probe.ts) says who it is in its User-Agent. */
+export const HEALTH_PROBE_USER_AGENT = 'kubegate-health-probe';
+
+/** The gateway's health probes are kept apart, so tests of what user traffic carried need not skip them. */
+const recordsFor = (deps: PipelineDeps, req: IncomingMessage): RecordedRequest[] =>
+  req.headers['user-agent'] === HEALTH_PROBE_USER_AGENT ? deps.probes : deps.requests;
+
 export const handleRequest = async (deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> => {
   const record = recordRequest(req, false);
-  deps.requests.push(record);
+  recordsFor(deps, req).push(record);
   try {
     const rawBody = await readBody(req);
     record.rawBody = rawBody;
@@ -72,7 +81,7 @@ export const handleRequest = async (deps: PipelineDeps, req: IncomingMessage, re
 
 export const handleUpgrade = async (deps: PipelineDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
   const record = recordRequest(req, true);
-  deps.requests.push(record);
+  recordsFor(deps, req).push(record);
   socket.on('error', () => socket.destroy());
   try {
     const { user, info } = await identify(deps, req, record);

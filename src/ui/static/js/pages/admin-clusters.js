@@ -1,4 +1,5 @@
 import { api } from '../api.js';
+import { clusterStateCell } from '../cluster-state.js';
 import { announce, checkbox, copyField, errorBox, field, h, heading } from '../dom.js';
 
 /** PEM text becomes the base64 the API takes; text that is already base64 passes through. */
@@ -186,15 +187,6 @@ export async function adminClustersPage({ main }) {
     panel.querySelector('h2').focus();
   }
 
-  /** The cluster's state as a badge: an agent cluster's Connected/Disconnected (with how many agents), or a probe's state. */
-  function stateBadge(c) {
-    const state = c.status?.state;
-    if (!state) return h('span', { class: 'muted' }, '—');
-    const good = state === 'Connected' || state === 'Active';
-    const title = c.status.agent ? `${c.status.message}${c.status.agent.version ? `, agent ${c.status.agent.version}` : ''}` : c.status.message;
-    return h('span', { class: good ? 'badge on' : 'badge off', title }, state);
-  }
-
   async function remove(cluster) {
     if (!confirm(`Delete cluster ${cluster.id}? Its scoped tokens and memberships go with it.`)) return;
     try {
@@ -229,7 +221,7 @@ export async function adminClustersPage({ main }) {
               h('td', { class: 'mono' }, c.id),
               h('td', {}, c.name),
               h('td', { class: c.connection === 'agent' ? '' : 'mono' }, c.connection === 'agent' ? 'through its agent' : c.server),
-              h('td', { 'data-state': c.status?.state ?? '' }, stateBadge(c)),
+              clusterStateCell(c),
               h('td', {}, h('span', { class: c.authorizedEndpoint?.enabled ? 'badge on' : 'badge off' }, c.authorizedEndpoint?.enabled ? 'Enabled' : 'Off')),
               h(
                 'td',

@@ -1,5 +1,6 @@
 import { api, fetchFile, saveFile } from '../api.js';
 import { announce, errorBox, h, heading, menuButton } from '../dom.js';
+import { clusterStateCell } from '../cluster-state.js';
 
 /** The clusters the user can reach, each with a ⋮ menu to get a kubeconfig. */
 export async function clustersPage({ main }) {
@@ -65,6 +66,7 @@ export async function clustersPage({ main }) {
       { 'data-cluster': c.id },
       h('td', {}, h('strong', {}, c.name), h('p', { class: 'note' }, connectNote(c))),
       h('td', { class: 'mono' }, c.id),
+      clusterStateCell(c),
       h('td', {}, h('span', { class: direct ? 'badge on' : 'badge off' }, direct ? 'Enabled' : 'Off')),
       h('td', {}, c.role ?? 'member'),
       h('td', { class: 'actions' }, menuButton(`Actions for ${c.name}`, items)),
@@ -75,7 +77,7 @@ export async function clustersPage({ main }) {
       'table',
       {},
       h('caption', { class: 'sr-only' }, 'Clusters you can reach'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'ID'), h('th', { scope: 'col' }, 'Direct endpoint'), h('th', { scope: 'col' }, 'Your role'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'ID'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Direct endpoint'), h('th', { scope: 'col' }, 'Your role'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
       h('tbody', {}, rows),
     ),
     h('p', { class: 'muted small' }, 'Every download or copy creates a new token for that cluster; revoke old ones on the Tokens page.'),
