@@ -260,6 +260,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     audit,
     metrics,
     trust,
+    metricsOpen: config.metricsOpen,
+    servesTls: tls !== undefined,
     metricsToken: config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined,
     bodyTimeoutMs: config.bodyTimeoutMs,
     builtInClusterRoles: config.builtInClusterRoles,

@@ -160,7 +160,8 @@ export async function startGateway(work: Workdir, options: GatewayOptions = {}):
   ];
   const child = start(process.execPath, [...(options.nodeArgs ?? []), join(options.checkout ?? ROOT, 'bin/kubegate'), 'serve', ...flags], {
     ...options,
-    env: { KUBEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
+    // KUBEGATE_METRICS_OPEN: /metrics is read without a credential (an environment variable, which older checkouts ignore).
+    env: { KUBEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, KUBEGATE_METRICS_OPEN: 'true', ...options.env },
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {

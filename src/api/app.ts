@@ -37,7 +37,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
 
   // Every route here, read or not, gets its body within the deadline (/ui/login, /healthz, …):
   // a client announcing a body it never sends cannot hold a connection open.
-  app.use(bodyDeadline(ctx.bodyTimeoutMs));
+  app.use(bodyDeadline(ctx.bodyTimeoutMs), securityHeaders(ctx.servesTls === true));
   app.use(auditApiCalls(ctx));
   app.use(healthRoutes(ctx), metricsRoutes(ctx));
 
@@ -76,6 +76,24 @@ function bodyDeadline(ms: number) {
     const timer = setTimeout(() => req.socket.destroy(), ms);
     timer.unref();
     req.once('end', () => clearTimeout(timer));
+    next();
+  };
+}
+
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+/**
+ * Headers every answer here carries: `Strict-Transport-Security` when serving TLS (a browser that
+ * once reached the UI never tries plain HTTP again); on `/v1`, `nosniff` and `no-store` (answers
+ * carry tokens and kubeconfigs: no cache may keep them, no browser may guess their type).
+ */
+function securityHeaders(tls: boolean) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (tls) res.setHeader('Strict-Transport-Security', HSTS);
+    if (req.url.startsWith('/v1/') || req.url === '/v1') {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Cache-Control', 'no-store');
+    }
     next();
   };
 }

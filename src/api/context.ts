@@ -43,6 +43,10 @@ export interface ApiContext {
   sso: OidcIdentityProvider | undefined;
   /** API request bodies must arrive within this time. */
   bodyTimeoutMs: number;
+  /** The listener serves TLS: answers carry `Strict-Transport-Security`. */
+  servesTls?: boolean;
+  /** `/metrics` needs no credential (`--metrics-open`). */
+  metricsOpen?: boolean;
   /** Bearer token `/metrics` requires, when configured. */
   metricsToken: string | undefined;
   /** The ClusterRole each built-in role grants (`--owner-cluster-role` …). */

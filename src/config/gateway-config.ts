@@ -53,6 +53,8 @@ export interface GatewayConfig {
   auditLogMaxFiles: number;
   /** When set, `/metrics` needs `Authorization: Bearer <the file's token>`. */
   metricsTokenFile: string | undefined;
+  /** `/metrics` without any credential. */
+  metricsOpen: boolean;
   /** A client must send its request headers within this time (slowloris). */
   headerTimeoutMs: number;
   /** Management API bodies must arrive within this time; proxied bodies stream without a limit. */
@@ -152,6 +154,12 @@ export const SERVE_COMMAND = defineCommand({
       help: 'file holding a bearer token that /metrics requires',
       parse: parsePath,
     },
+    metricsOpen: {
+      flag: 'metrics-open',
+      env: 'KUBEGATE_METRICS_OPEN',
+      boolean: true,
+      help: '/metrics without a credential (by default it needs an admin token or the --metrics-token-file token)',
+    },
     localLogin: {
       flag: 'local-login',
       env: 'KUBEGATE_LOCAL_LOGIN',
@@ -210,6 +218,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     auditLogMaxBytes: v.auditLogMaxSize,
     auditLogMaxFiles: v.auditLogMaxFiles,
     metricsTokenFile: v.metricsTokenFile,
+    metricsOpen: v.metricsOpen,
     headerTimeoutMs: v.headerTimeout,
     bodyTimeoutMs: v.bodyTimeout,
     localLogin: v.localLogin,

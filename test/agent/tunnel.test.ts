@@ -221,7 +221,7 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     assert.ok(gone.ok, `still ${gone.value.status} 2 s after the agent died`);
     assert.equal(gone.value.body.kind, 'Status');
     assert.equal(gone.value.body.message, 'cluster edge has no connected agent');
-    const metrics = await call(w.gw, 'GET', '/metrics');
+    const metrics = await call(w.gw, 'GET', '/metrics', { token: w.admin });
     assert.match(metrics.text, /kubegate_cluster_agent_connected\{cluster="edge"\} 0/);
     const kubectlOut = await kubectl(kubeconfig, ['get', 'pods']);
     assert.notEqual(kubectlOut.code, 0);
@@ -232,7 +232,7 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     const back = await kubectl(kubeconfig, ['get', 'pods', '-o', 'name']);
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /pod\/web-0/);
-    assert.match((await call(w.gw, 'GET', '/metrics')).text, /kubegate_cluster_agent_connected\{cluster="edge"\} 1/);
+    assert.match((await call(w.gw, 'GET', '/metrics', { token: w.admin })).text, /kubegate_cluster_agent_connected\{cluster="edge"\} 1/);
   });
 
   it('rotating the agent token drops the old agent; one with the new token connects', async () => {
