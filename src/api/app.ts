@@ -22,6 +22,7 @@ import { authnSyncRoutes } from './routes/authn-sync.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
 import { clusterImportRoutes } from './routes/cluster-import.js';
 import { encryptionRoutes } from './routes/encryption.js';
+import { gatewayCaRoutes } from './routes/gateway-ca.js';
 
 const BODY_LIMIT = '64kb';
 
@@ -51,7 +52,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
   v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);
-  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx), encryptionRoutes(ctx));
+  v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx), encryptionRoutes(ctx), gatewayCaRoutes(ctx));
   app.use('/v1', v1);
   for (const routes of site) app.use(routes);
 

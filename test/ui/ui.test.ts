@@ -214,8 +214,8 @@ describe('web UI in a real browser', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /namespace\/default/);
 
-    await page.getByRole('button', { name: 'Actions for double' }).click();
-    const [all] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Download all' }).click()]);
+    // Download all: once, above the table, not in each row's menu.
+    const [all] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download all' }).click()]);
     assert.equal(all.suggestedFilename(), 'kubegate.yaml');
     await all.saveAs(join(dir, 'kubegate.yaml'));
     const merged = await kubectl(join(dir, 'kubegate.yaml'), ['get', 'ns', '-o', 'name']);

@@ -41,6 +41,12 @@ export function errorBox() {
 }
 
 let statusTimer;
+/** Clears the live region (a new page starts without the last page's notice). */
+export function clearAnnouncement() {
+  clearTimeout(statusTimer);
+  document.getElementById('status').textContent = '';
+}
+
 /** A short message in the polite live region at the bottom of the page. */
 export function announce(message) {
   const el = document.getElementById('status');
@@ -66,12 +72,36 @@ export function copyField(label, value, what) {
   return h('div', {}, h('label', { for: input.id }, label), h('div', { class: 'copy-row' }, input, copy));
 }
 
-/** "2025-01-31 14:05" in local time, or a dash. */
-export function when(iso) {
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The browser's short name for its time zone at `d` ("CET", "UTC", "GMT+1"). */
+function zoneOf(d) {
+  return new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
+}
+
+/** "4 Dec 2026 14:02" in local time (with the zone unless `zone` is false), or a dash. */
+export function when(iso, { zone = true } = {}) {
   if (!iso) return '—';
   const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
   const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const text = `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return zone ? `${text} ${zoneOf(d)}` : text;
+}
+
+/** A <time> element showing `when(iso)`, with the exact instant as its machine-readable value. */
+export function timeEl(iso) {
+  return iso ? h('time', { datetime: iso, title: new Date(iso).toISOString() }, when(iso)) : '—';
+}
+
+/** 1440 → "1 day", 90 → "1 hour 30 minutes", 43200 → "30 days": minutes as people read them. */
+export function minutesInWords(minutes) {
+  if (!Number.isFinite(minutes) || minutes <= 0) return '';
+  const unit = (n, word) => (n ? [`${n} ${word}${n === 1 ? '' : 's'}`] : []);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  return [...unit(days, 'day'), ...unit(hours, 'hour'), ...unit(mins, 'minute')].join(' ');
 }
 
 /** A page heading that receives focus after navigation. */

@@ -1,6 +1,6 @@
 // The shell: who is logged in, the navigation, and a hash router (`#/clusters`, `#/tokens`, …).
 import { api, whenUnauthorized } from './api.js';
-import { h } from './dom.js';
+import { clearAnnouncement, h } from './dom.js';
 import { loginPage } from './pages/login.js';
 import { clustersPage } from './pages/clusters.js';
 import { tokensPage } from './pages/tokens.js';
@@ -9,6 +9,8 @@ import { usersPage } from './pages/users.js';
 import { adminClustersPage } from './pages/admin-clusters.js';
 import { settingsPage } from './pages/settings.js';
 import { forbiddenPage } from './pages/forbidden.js';
+import { notFoundPage } from './pages/not-found.js';
+import { adminMembersPage } from './pages/admin-members.js';
 
 const ROUTES = [
   { path: /^\/clusters$/, page: clustersPage },
@@ -16,6 +18,7 @@ const ROUTES = [
   { path: /^\/clusters\/([a-z0-9-]+)\/members$/, page: membersPage },
   { path: /^\/admin\/users$/, page: usersPage, admin: true },
   { path: /^\/admin\/clusters$/, page: adminClustersPage, admin: true },
+  { path: /^\/admin\/members$/, page: adminMembersPage, admin: true },
   { path: /^\/admin\/settings$/, page: settingsPage, admin: true },
 ];
 
@@ -26,6 +29,7 @@ const NAV = [
 const ADMIN_NAV = [
   ['#/admin/users', 'Users'],
   ['#/admin/clusters', 'Manage clusters'],
+  ['#/admin/members', 'Members'],
   ['#/admin/settings', 'Settings'],
 ];
 
@@ -36,20 +40,23 @@ let me;
 async function route() {
   const path = location.hash.startsWith('#/') ? location.hash.slice(1) : '';
   if (!me) {
+    // No CSRF cookie: no session either, so ask nothing (a 401 would be a console error on the login page).
+    if (!document.cookie.split('; ').some((c) => c.startsWith('__Secure-kubegate-csrf='))) return showLogin();
     try {
       me = await api('GET', '/v1/me');
     } catch {
       return showLogin();
     }
   }
+  if (path === '' || path === '/') return void location.replace('#/clusters');
   const found = ROUTES.map((r) => ({ r, m: r.path.exec(path) })).find((x) => x.m);
-  if (!found) return void location.replace('#/clusters');
+  clearAnnouncement();
   showShell(path);
   main.className = '';
   main.dataset.page = path;
   main.replaceChildren();
-  const page = found.r.admin && !me.admin ? forbiddenPage : found.r.page;
-  await page({ main, me, params: found.m.slice(1) });
+  const page = !found ? notFoundPage : found.r.admin && !me.admin ? forbiddenPage : found.r.page;
+  await page({ main, me, params: found ? found.m.slice(1) : [], path });
   // Focus the new heading so screen readers and keyboard users start at the page's top.
   main.querySelector('h1')?.focus();
 }
@@ -58,7 +65,7 @@ function showShell(path) {
   document.getElementById('top').hidden = false;
   document.getElementById('who').textContent = `Signed in as ${me.username}${me.admin ? ' (admin)' : ''}`;
   const links = [...NAV, ...(me.admin ? ADMIN_NAV : [])].map(([href, text]) =>
-    h('a', { href, 'aria-current': path === href.slice(1) || (href === '#/admin/clusters' && path.startsWith('/clusters/')) ? 'page' : undefined }, text),
+    h('a', { href, 'aria-current': path === href.slice(1) || (href === '#/admin/members' && path.startsWith('/clusters/')) ? 'page' : undefined }, text),
   );
   if (me.admin) links.splice(NAV.length, 0, h('span', { class: 'sep', 'aria-hidden': 'true' }));
   document.getElementById('nav').replaceChildren(...links);

@@ -1,6 +1,6 @@
 import { api, fetchFile, saveFile } from '../api.js';
-import { announce, errorBox, h, heading, menuButton } from '../dom.js';
 import { clusterStateCell } from '../cluster-state.js';
+import { announce, errorBox, h, heading, menuButton } from '../dom.js';
 
 /** The clusters the user can reach, each with a ⋮ menu to get a kubeconfig. */
 export async function clustersPage({ main }) {
@@ -57,27 +57,37 @@ export async function clustersPage({ main }) {
     const items = [
       ['Download KubeConfig', () => download(`/v1/clusters/${c.id}/kubeconfig`, 'POST')],
       ['Copy kubeconfig to clipboard', () => copyKubeconfig(c)],
-      ['Download all', () => download('/v1/kubeconfig', 'GET')],
     ];
     if (c.role === 'owner') items.push(['Manage members', () => (location.hash = `#/clusters/${c.id}/members`)]);
     const direct = c.authorizedEndpoint?.enabled;
     return h(
       'tr',
       { 'data-cluster': c.id },
-      h('td', {}, h('strong', {}, c.name), h('p', { class: 'note' }, connectNote(c))),
-      h('td', { class: 'mono' }, c.id),
+      h(
+        'td',
+        {},
+        h('strong', {}, c.name),
+        direct ? [' ', h('span', { class: 'badge on', title: 'kubectl can also reach this cluster directly, without kubegate' }, 'direct endpoint')] : null,
+        c.name === c.id ? null : h('div', { class: 'mono small muted', 'aria-label': `id ${c.id}` }, c.id),
+        h('p', { class: 'note' }, connectNote(c)),
+      ),
       clusterStateCell(c),
-      h('td', {}, h('span', { class: direct ? 'badge on' : 'badge off' }, direct ? 'Enabled' : 'Off')),
       h('td', {}, c.role ?? 'member'),
       h('td', { class: 'actions' }, menuButton(`Actions for ${c.name}`, items)),
     );
   });
   body.append(
     h(
+      'div',
+      { class: 'toolbar' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => download('/v1/kubeconfig', 'GET') }, 'Download all'),
+      h('span', { class: 'muted small' }, 'one kubeconfig with a context for every cluster below'),
+    ),
+    h(
       'table',
       {},
       h('caption', { class: 'sr-only' }, 'Clusters you can reach'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'ID'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Direct endpoint'), h('th', { scope: 'col' }, 'Your role'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Cluster'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Your role'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
       h('tbody', {}, rows),
     ),
     h('p', { class: 'muted small' }, 'Every download or copy creates a new token for that cluster; revoke old ones on the Tokens page.'),

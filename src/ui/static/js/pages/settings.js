@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { announce, checkbox, errorBox, field, h, heading } from '../dom.js';
+import { announce, checkbox, errorBox, field, h, heading, minutesInWords } from '../dom.js';
 
 const MINUTES = [
   ['kubeconfig-default-token-ttl-minutes', 'Kubeconfig token lifetime (minutes)', 'tokens in downloaded kubeconfigs'],
@@ -23,7 +23,15 @@ export async function settingsPage({ main }) {
     name: 'kubeconfig-generate-token',
     checked: current['kubeconfig-generate-token'],
   });
-  const inputs = MINUTES.map(([name, label, hint]) => [name, h('input', { type: 'number', name, min: '1', max: '5256000', step: '1', required: true, value: String(current[name]) }), label, hint]);
+  const inputs = MINUTES.map(([name, label, hint]) => {
+    const input = h('input', { type: 'number', name, min: '1', max: '5256000', step: '1', required: true, value: String(current[name]) });
+    // Beside the minutes, the same duration in days and hours, following the input as it is typed.
+    const words = h('span', { class: 'hint', 'data-duration': name, 'aria-live': 'polite' });
+    const show = () => (words.textContent = minutesInWords(Number(input.value)) ? `= ${minutesInWords(Number(input.value))}` : '');
+    input.addEventListener('input', show);
+    show();
+    return [name, input, label, hint, words];
+  });
   const form = h(
     'form',
     {
@@ -43,7 +51,7 @@ export async function settingsPage({ main }) {
       },
     },
     generate.el,
-    inputs.map(([, input, label, hint]) => field(label, input, hint)),
+    inputs.map(([, input, label, hint, words]) => h('div', { class: 'row' }, field(label, input, hint), h('div', { class: 'duration' }, words))),
     h('div', {}, h('button', { type: 'submit' }, 'Save settings')),
   );
   body.append(form);

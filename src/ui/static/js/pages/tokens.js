@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { announce, copyField, errorBox, field, h, heading, when } from '../dom.js';
+import { announce, copyField, errorBox, field, h, heading, timeEl, when } from '../dom.js';
 
 const LIFETIMES = [
   ['1 hour', 3600],
@@ -9,6 +9,17 @@ const LIFETIMES = [
   ['30 days', 30 * 86_400],
   ['90 days', 90 * 86_400],
 ];
+
+const KINDS = { session: 'Login session', api: 'API token', kubeconfig: 'Kubeconfig', agent: 'Agent' };
+const ISO = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z\b/g;
+
+/** What a token is for, as a sentence: "kubeconfig for prod, downloaded 4 Dec 2026 14:02 CET". */
+export function describeToken(t) {
+  const text = (t.description ?? '').trim();
+  if (!text) return t.kind === 'session' ? 'a login (web UI or kubectl)' : '';
+  // The gateway writes instants as ISO 8601 (UTC); people read them in their own time zone.
+  return text.replace(/^(kubeconfig for \S+) downloaded /, '$1, downloaded ').replace(ISO, (iso) => when(iso));
+}
 
 /** The user's tokens: list, create (the secret shown once), revoke. */
 export async function tokensPage({ main, me }) {
@@ -57,9 +68,11 @@ export async function tokensPage({ main, me }) {
     }
   }
 
+  let shownSecret;
   function showSecret(created, asked) {
+    shownSecret = created.tokenId;
     const capped = created.expiresAt && new Date(created.expiresAt).getTime() < Date.now() + asked * 1000 - 60_000;
-    const done = h('button', { type: 'button', class: 'secondary', onclick: () => secretSlot.replaceChildren() }, 'Done');
+    const done = h('button', { type: 'button', class: 'secondary', onclick: () => hideSecret() }, 'Done');
     const panel = h(
       'div',
       { class: 'panel secret', role: 'region', 'aria-labelledby': 'secret-title' },
@@ -73,14 +86,21 @@ export async function tokensPage({ main, me }) {
     panel.querySelector('h2').focus();
   }
 
+  function hideSecret() {
+    shownSecret = undefined;
+    secretSlot.replaceChildren();
+  }
+
   async function revoke(token) {
     const self = token.tokenId === me.tokenId;
-    const question = self ? 'This is your current session: revoking it logs you out. Revoke it?' : `Revoke the token "${token.description || token.tokenId}"? Anything using it stops working.`;
+    const question = self ? 'This is your current session: revoking it logs you out. Revoke it?' : `Revoke the token "${describeToken(token) || token.tokenId}"? Anything using it stops working.`;
     if (!confirm(question)) return;
     error.clear();
     try {
       await api('DELETE', `/v1/tokens/${encodeURIComponent(token.tokenId)}`);
       announce('Token revoked');
+      // The secret of a token that no longer works must not stay on screen.
+      if (token.tokenId === shownSecret) hideSecret();
       if (self) return location.reload();
       await refresh();
     } catch (e) {
@@ -109,13 +129,13 @@ export async function tokensPage({ main, me }) {
             h(
               'tr',
               { 'data-token': t.tokenId },
-              h('td', {}, t.kind, t.tokenId === me.tokenId ? [' ', h('span', { class: 'badge' }, 'this session')] : null),
-              h('td', {}, t.description || h('span', { class: 'muted' }, '—')),
+              h('td', {}, KINDS[t.kind] ?? t.kind, t.tokenId === me.tokenId ? [' ', h('span', { class: 'badge' }, 'this session')] : null),
+              h('td', { 'data-description': '' }, describeToken(t) || h('span', { class: 'muted' }, '—')),
               h('td', { class: 'mono' }, t.clusterId ?? 'any'),
-              h('td', { class: 'optional' }, when(t.createdAt)),
-              h('td', {}, when(t.expiresAt)),
-              h('td', { class: 'optional' }, when(t.lastUsedAt)),
-              h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${t.description || t.tokenId}`, onclick: () => revoke(t) }, 'Revoke')),
+              h('td', { class: 'optional' }, timeEl(t.createdAt)),
+              h('td', {}, t.expiresAt ? timeEl(t.expiresAt) : 'never'),
+              h('td', { class: 'optional' }, t.lastUsedAt ? timeEl(t.lastUsedAt) : 'not yet'),
+              h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${describeToken(t) || t.tokenId}`, onclick: () => revoke(t) }, 'Revoke')),
             ),
           ),
         ),
