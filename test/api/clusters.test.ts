@@ -235,6 +235,19 @@ describe('clusters API', () => {
       assertApiError(await call(gw, 'DELETE', '/v1/clusters/alpha/members/user:nobody', { token: admin }), 404, 'NotFound');
     });
 
+    it('says so when a new member names nobody yet (a user no one is, a group no user holds), and adds it anyway', async () => {
+      const ghost = await call(gw, 'PUT', '/v1/clusters/alpha/members', { token: admin, body: { principal: 'user:ghost', role: 'member' } });
+      assert.equal(ghost.status, 200, ghost.text);
+      assert.match(ghost.body.notice, /^there is no user "ghost" yet: the membership applies once one is created/);
+      const team = await call(gw, 'PUT', '/v1/clusters/alpha/members', { token: admin, body: { principal: 'group:future-team', role: 'member' } });
+      assert.match(team.body.notice, /^no user is in group "future-team" yet: groups may be added before anyone holds them/);
+      const ops = await call(gw, 'PUT', '/v1/clusters/alpha/members', { token: admin, body: { principal: 'group:ops', role: 'member' } });
+      assert.equal(ops.body.notice, undefined, 'bob is in ops');
+      for (const p of ['user:ghost', 'group:future-team', 'group:ops']) {
+        assert.equal((await call(gw, 'DELETE', `/v1/clusters/alpha/members/${p}`, { token: admin })).status, 204);
+      }
+    });
+
     it('removes a principal whose name holds a slash when it is percent-encoded in the path', async () => {
       await putMember(gw, admin, 'alpha', 'group:team/platform');
       assert.equal((await call(gw, 'DELETE', `/v1/clusters/alpha/members/${encodeURIComponent('group:team/platform')}`, { token: admin })).status, 204);

@@ -87,6 +87,7 @@ describe('kubegate cluster add', { timeout: 240_000 }, () => {
     assert.match(r.stdout, /impersonator token from Secret kubegate\/kubegate-impersonator-token/);
     assert.match(r.stdout, /registered cluster kind-one/);
     assert.match(r.stdout, /POST .*\/v1\/clusters\/kind-one\/kubeconfig/);
+    assert.match(r.stdout, /\nCluster kind-one: Active \(the API server answers \(v1\.\d+\.\d+\) and kubegate may impersonate\)\n/, 'the probe at registration found the applied role working');
 
     // What the double holds is what render impersonator prints, applied by the kubeconfig's user.
     assert.ok(double.store.has({ group: '', resource: 'serviceaccounts' }, 'kubegate', 'kubegate-impersonator'));

@@ -19,6 +19,22 @@ const PrincipalSchema = z.string().refine((p) => {
 
 const PutMemberSchema = z.object({ principal: PrincipalSchema, role: z.string().min(1).max(63) }).strict();
 
+/**
+ * Says when a new membership names nobody yet (the answer's `notice`): a user no one is, or a group
+ * no user holds. Both are allowed: a user may be created, or log in with single sign-on, later,
+ * and a group may be added before anyone holds it.
+ */
+async function nobodyYet(ctx: ApiContext, principal: string): Promise<string | undefined> {
+  const [kind, ...rest] = principal.split(':');
+  const name = rest.join(':');
+  if (kind === 'user') {
+    if (await ctx.store.getUserByUsername(name)) return undefined;
+    return `there is no user "${name}" yet: the membership applies once one is created, or logs in with single sign-on under that name`;
+  }
+  if ((await ctx.store.listUsers()).some((u) => u.groups.includes(name))) return undefined;
+  return `no user is in group "${name}" yet: groups may be added before anyone holds them, and the membership applies to whoever gets the group`;
+}
+
 export function memberRoutes(ctx: ApiContext): Router {
   const r = Router();
 
@@ -38,7 +54,8 @@ export function memberRoutes(ctx: ApiContext): Router {
     // A role change (or a new membership) alters cached cluster roles.
     await ctx.revocations.publish({ type: 'principal', principal: body.principal });
     ctx.log.info({ by: me.username, cluster: cluster.id, principal: body.principal, role: body.role }, 'member set');
-    res.json(member);
+    const notice = await nobodyYet(ctx, body.principal);
+    res.json(notice ? { ...member, notice } : member);
   });
 
   r.delete('/clusters/:id/members/:principal', async (req, res) => {
