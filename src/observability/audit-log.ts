@@ -19,6 +19,9 @@ export interface AuditRecord {
   groups?: readonly string[] | undefined;
   tokenId?: string | undefined;
   cluster?: string | undefined;
+  /** Checked impersonation (kubectl --as): who the request acted as; `user` is who asked. */
+  impersonatedUser?: string | undefined;
+  impersonatedGroups?: readonly string[] | undefined;
   method: string;
   path?: string | undefined;
   verb?: string | undefined;

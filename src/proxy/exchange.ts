@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../auth/identity.js';
 import { isCredentialRefusal } from '../clusters/credential-refusal.js';
 import type { ClusterHealth } from '../clusters/health.js';
+import type { RequestedIdentity } from './checked-impersonation.js';
 import type { GatewayError } from '../errors.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { ProxyTrust } from '../http/trust-proxy.js';
@@ -29,6 +30,8 @@ export class ProxyExchange {
   readonly started = performance.now();
   clusterId: string | undefined;
   identity: Identity | undefined;
+  /** The identity a checked `kubectl --as` acted as (the audit line keeps `user` the caller). */
+  impersonated: RequestedIdentity | undefined;
   info: RequestInfo | undefined;
   status = 0;
   reason: string | undefined;
@@ -105,6 +108,7 @@ export class ProxyExchange {
       groups: user?.groups,
       tokenId: id?.token.id,
       cluster: this.clusterId,
+      ...(this.impersonated ? { impersonatedUser: this.impersonated.user, impersonatedGroups: this.impersonated.groups } : {}),
       method: this.req.method ?? '',
       verb: info?.verb,
       resource: info?.resource || undefined,

@@ -84,7 +84,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.failedHead) return;
     if (this.refusal) return this.settle(this.refusal);
     if (this.held) {
-      const refusal = impersonationRefusal(Buffer.concat(this.held.chunks));
+      // A checked `kubectl --as` that the impersonator's role cannot carry (an extra it lacks) is
+      // the cluster's answer to what the user asked: relayed, not a broken credential.
+      const refusal = this.exchange.impersonated ? undefined : impersonationRefusal(Buffer.concat(this.held.chunks));
       if (refusal) return this.settle(impersonationRejected(this.exchange.clusterId!, refusal));
       const body = this.release();
       if (!body) return;

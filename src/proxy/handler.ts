@@ -26,6 +26,7 @@ import { authorizeCluster } from './authorize.js';
 import { parseClusterPath } from './cluster-path.js';
 import { ProxyExchange, type Observers } from './exchange.js';
 import { forward } from './forward.js';
+import { IMPERSONATION_CACHE_TTL_MS, ImpersonationChecker, requestedIdentity } from './checked-impersonation.js';
 import { impersonate } from './impersonate.js';
 import { requestInfo } from './request-info.js';
 import { ProxyScope } from './scope.js';
@@ -41,6 +42,8 @@ export interface StageDeps {
   clusters: Pick<ClusterDirectory, 'get'>;
   lastUsed: Pick<LastUsedRecorder, 'record'>;
   trust: ProxyTrust;
+  /** Checked `kubectl --as`; a fresh one with the default cache when not given. */
+  impersonation?: Pick<ImpersonationChecker, 'check'>;
 }
 
 /** Throws 429 while the address or the token prefix is locked; else counts the failure against both. */
@@ -60,6 +63,7 @@ export interface Stage {
 /** Every stage before forwarding, in the order they run. */
 export function proxyStages(deps: StageDeps): readonly Stage[] {
   const { authenticator, badTokens, clusters, lastUsed, trust } = deps;
+  const impersonation = deps.impersonation ?? new ImpersonationChecker({ ttlMs: IMPERSONATION_CACHE_TTL_MS });
   return [
     // 400: a malformed cluster id, dot segments or encoded slashes.
     { name: 'parse path', run: (s) => s.setPath(parseClusterPath(s.req.url!)) },
@@ -85,7 +89,17 @@ export function proxyStages(deps: StageDeps): readonly Stage[] {
     { name: 'classify', run: (s) => s.setInfo(requestInfo(s.req.method ?? 'GET', s.path)) },
     // Order matters (CVE-2021-31999): strip what the client sent, then add our own identity.
     { name: 'strip client identity', run: (s) => s.setHeaders(stripClientIdentity(s.req, { trustForwarded: trust.trustsForwarded(s.req), upgrade: s.upgrade })) },
-    { name: 'impersonate', run: (s) => s.setHeaders(impersonate(s.headers, s.user, s.route)) },
+    // 403 naming what was refused: a client's Impersonate-* (kubectl --as) that the cluster, asked
+    // as the user, does not allow; 400 for groups without a user.
+    {
+      name: 'check impersonation',
+      run: (s) => {
+        const asked = requestedIdentity(s.req);
+        if (!asked) return s.setImpersonated(null);
+        return impersonation.check(s.user, s.route, asked).then(() => s.setImpersonated(asked));
+      },
+    },
+    { name: 'impersonate', run: (s) => s.setHeaders(impersonate(s.headers, s.user, s.route, s.impersonated)) },
     { name: 'record use', run: (s) => lastUsed.record(s.user.token) },
   ];
 }

@@ -6,6 +6,7 @@
 import type { UserIdentity } from '../auth/identity.js';
 import { kubeUserOf } from '../auth/kube-user.js';
 import type { ClusterRoute } from '../upstream/cluster-directory.js';
+import { requestedIdentityHeaders, type RequestedIdentity } from './checked-impersonation.js';
 
 // Identities come from the verdict cache, so one identity object serves many requests; its
 // groups differ per cluster (the roles held there), hence one entry per cluster.
@@ -37,6 +38,13 @@ export function impersonationHeaders(identity: UserIdentity, clusterId: string):
  * header lines of a request (a proxy, a parser's limit) must lose the client's padding, never the
  * impersonation that goes with the gateway's credential (SECURITY.md, header order).
  */
-export function impersonate(headers: readonly string[], identity: UserIdentity, route: Pick<ClusterRoute, 'id' | 'host' | 'credentialHeader'>): string[] {
-  return ['Host', route.host].concat(route.credentialHeader, impersonationHeaders(identity, route.id), headers);
+export function impersonate(
+  headers: readonly string[],
+  identity: UserIdentity,
+  route: Pick<ClusterRoute, 'id' | 'host' | 'credentialHeader'>,
+  asked: RequestedIdentity | null = null,
+): string[] {
+  // A checked `kubectl --as` (checked-impersonation.ts) acts as the identity the cluster allowed.
+  const impersonation = asked ? requestedIdentityHeaders(asked, identity) : impersonationHeaders(identity, route.id);
+  return ['Host', route.host].concat(route.credentialHeader, impersonation, headers);
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Identity, UserIdentity } from '../auth/identity.js';
 import type { ClusterRoute } from '../upstream/cluster-directory.js';
 import type { UpstreamTarget } from '../upstream/target.js';
+import type { RequestedIdentity } from './checked-impersonation.js';
 import type { ProxyTarget } from './cluster-path.js';
 import type { ProxyExchange } from './exchange.js';
 import type { RequestInfo } from './request-info.js';
@@ -23,6 +24,8 @@ export class ProxyScope {
   private authorized: { user: UserIdentity; route: ClusterRoute } | undefined;
   private classified: RequestInfo | undefined;
   private outgoing: string[] | undefined;
+  /** Checked impersonation: what the client asked to act as, once the cluster allowed it. */
+  private asked: RequestedIdentity | null | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -83,6 +86,16 @@ export class ProxyScope {
 
   setInfo(info: RequestInfo): void {
     this.classified = info;
+  }
+
+  /** The identity the client asked for and the cluster allowed (kubectl --as), or null for none. */
+  get impersonated(): RequestedIdentity | null {
+    return need(this.asked, 'the impersonation check');
+  }
+
+  setImpersonated(asked: RequestedIdentity | null): void {
+    this.asked = asked;
+    this.exchange.impersonated = asked ?? undefined;
   }
 
   setHeaders(headers: string[]): void {

@@ -6,7 +6,6 @@
  * same list carries the pseudo-headers and every `cookie` crumb as its own line (http2-compat.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import { forbidden } from '../errors.js';
 import { BEARER_PROTOCOL_PREFIX } from '../http/bearer.js';
 import { isHopRequestHeader } from '../upstream/hop-by-hop.js';
 
@@ -35,16 +34,16 @@ export function isIdentityHeader(lowerName: string, trustForwarded: boolean): bo
   );
 }
 
-/** Refuses client impersonation (403) and returns the remaining headers as raw `[name, value, …]` pairs. */
+/**
+ * Returns the headers that may go upstream as raw `[name, value, …]` pairs. A client's
+ * `Impersonate-*` never passes: checked-impersonation.ts reads it, and the cluster decides.
+ */
 export function stripClientIdentity(req: IncomingMessage, options: StripOptions): string[] {
   const raw = req.rawHeaders;
   const listed = new Set<string>();
   let upgrade: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (name.startsWith('impersonate-')) {
-      throw forbidden('impersonation headers are not accepted through kubegate (kubectl --as is not supported)');
-    }
     if (name === 'connection') for (const t of raw[i + 1]!.split(',')) listed.add(t.trim().toLowerCase());
     if (name === 'upgrade') upgrade ??= raw[i + 1]!;
   }

@@ -81,7 +81,8 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
         answer.on('error', () => client.destroy());
         answer.on('end', () => {
           const body = Buffer.concat(chunks);
-          const refusal = size <= REFUSAL_BODY_LIMIT ? impersonationRefusal(body) : undefined;
+          // A checked `kubectl --as` the impersonator's role cannot carry is relayed (forward.ts).
+          const refusal = size <= REFUSAL_BODY_LIMIT && !exchange.impersonated ? impersonationRefusal(body) : undefined;
           if (refusal) return reject(impersonationRejected(target.route.id, refusal));
           client.end(Buffer.concat([Buffer.from(headerBlock(403, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'Connection', 'close'])), body]));
           resolve();

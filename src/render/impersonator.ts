@@ -4,6 +4,7 @@
  * what the gateway sends (docs/reference/identity.md) and nothing else.
  */
 import { TOKEN_ID_EXTRA } from '../auth/identity.js';
+import { IMPERSONATED_BY_EXTRA } from '../proxy/checked-impersonation.js';
 import { toYamlStream } from './documents.js';
 
 export const DEFAULT_IMPERSONATOR_NAMESPACE = 'kubegate';
@@ -11,11 +12,14 @@ export const IMPERSONATOR_NAME = 'kubegate-impersonator';
 
 const labels = { 'app.kubernetes.io/name': IMPERSONATOR_NAME, 'app.kubernetes.io/part-of': 'kubegate' };
 
-/** The rules: `Impersonate-User`, `-Group`, `-Uid` and `-Extra-kubegate.io%2Ftoken-id`. */
+/**
+ * The rules: `Impersonate-User` (a user, or a service account for a checked `kubectl --as`),
+ * `-Group`, `-Uid`, `-Extra-kubegate.io%2Ftoken-id` and `-Extra-kubegate.io%2Fimpersonated-by`.
+ */
 export function impersonationRules() {
   return [
-    { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
-    { apiGroups: ['authentication.k8s.io'], resources: ['uids', `userextras/${TOKEN_ID_EXTRA}`], verbs: ['impersonate'] },
+    { apiGroups: [''], resources: ['users', 'groups', 'serviceaccounts'], verbs: ['impersonate'] },
+    { apiGroups: ['authentication.k8s.io'], resources: ['uids', `userextras/${TOKEN_ID_EXTRA}`, `userextras/${IMPERSONATED_BY_EXTRA}`], verbs: ['impersonate'] },
   ];
 }
 

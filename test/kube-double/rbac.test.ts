@@ -68,8 +68,8 @@ describe('kube-apiserver double: RBAC', () => {
     const stored = double.store.get({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles' }, '', 'kubegate-impersonator');
     assert.ok(rendered.includes('userextras/kubegate.io/token-id'));
     assert.deepEqual(stored.rules, [
-      { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
-      { apiGroups: ['authentication.k8s.io'], resources: ['uids', 'userextras/kubegate.io/token-id'], verbs: ['impersonate'] },
+      { apiGroups: [''], resources: ['users', 'groups', 'serviceaccounts'], verbs: ['impersonate'] },
+      { apiGroups: ['authentication.k8s.io'], resources: ['uids', 'userextras/kubegate.io/token-id', 'userextras/kubegate.io/impersonated-by'], verbs: ['impersonate'] },
     ]);
   });
 
@@ -88,9 +88,9 @@ describe('kube-apiserver double: RBAC', () => {
       details: { name: 'a', group: 'authentication.k8s.io', kind: 'userextras' },
       code: 403,
     });
-    const serviceAccount = await whoami(double, { ...bearer(double.gatewayToken), 'Impersonate-User': 'system:serviceaccount:ns1:robot' });
+    const serviceAccount = await whoami(double, { ...bearer('bob-token'), 'Impersonate-User': 'system:serviceaccount:ns1:robot' });
     assert.equal(serviceAccount.status, 403);
-    assert.match(JSON.parse(serviceAccount.body).message, /cannot impersonate resource "serviceaccounts" in API group "" in the namespace "ns1"$/);
+    assert.match(JSON.parse(serviceAccount.body).message, /User "bob" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "ns1"$/);
   });
 
   test('impersonation is checked per item: a user yes, a group no; resourceNames narrow it', async () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { FailureThrottle } from '../../src/auth/failure-throttle.js';
 import type { AuthResult, Identity, TokenAuthenticator, UserIdentity } from '../../src/auth/identity.js';
 import { refused } from '../../src/auth/token-decision.js';
-import { StoreUnavailableError } from '../../src/errors.js';
+import { forbidden, StoreUnavailableError } from '../../src/errors.js';
 import { RequestTracker } from '../../src/http/request-tracker.js';
 import { proxyTrust } from '../../src/http/trust-proxy.js';
 import { createLogger } from '../../src/log.js';
@@ -75,7 +75,9 @@ const ROWS: Row[] = [
   { name: 'a token scoped to another cluster is 403', headers: { Authorization: 'Bearer scoped' }, status: 403, upstream: false },
   { name: 'a user who is not a member is 403', headers: { Authorization: 'Bearer outsider' }, status: 403, upstream: false },
   { name: 'an unknown cluster is 403, even for an admin', path: '/k8s/clusters/nowhere/api', headers: { Authorization: 'Bearer admin' }, status: 403, upstream: false },
-  { name: 'client impersonation is 403', headers: { Authorization: 'Bearer alice', 'Impersonate-User': 'root' }, status: 403, upstream: false },
+  { name: 'client impersonation the cluster refuses is 403', headers: { Authorization: 'Bearer alice', 'Impersonate-User': 'root' }, status: 403, upstream: false },
+  { name: 'client impersonation the cluster allows goes on', headers: { Authorization: 'Bearer alice', 'Impersonate-User': 'bob' }, status: 200, upstream: true },
+  { name: 'impersonated groups without a user are 400', headers: { Authorization: 'Bearer alice', 'Impersonate-Group': 'ops' }, status: 400, upstream: false },
   { name: 'the store down is 503', headers: { Authorization: 'Bearer down' }, status: 503, upstream: false },
 ];
 
@@ -101,6 +103,12 @@ describe('the proxy handler with fakes', () => {
       clusters: { get: (id) => (id === 'prod' ? route : undefined) },
       lastUsed: { record: () => {} },
       trust,
+      // The cluster's answer to `kubectl --as`: alice may impersonate bob only.
+      impersonation: {
+        check: async (_user, _route, asked) => {
+          if (asked.user !== 'bob') throw forbidden(`cluster "prod" does not allow alice to impersonate user "${asked.user}" (kubectl --as)`);
+        },
+      },
       observers: { audit: { write: () => {} } as unknown as AuditLog, metrics: new GatewayMetrics(), trust },
       requests: new RequestTracker(),
       log: createLogger('silent'),
@@ -161,7 +169,7 @@ describe('proxyStages', () => {
     });
     assert.deepEqual(
       stages.map((s) => s.name),
-      ['parse path', 'check upgrade', 'authenticate', 'authorize', 'classify', 'strip client identity', 'impersonate', 'record use'],
+      ['parse path', 'check upgrade', 'authenticate', 'authorize', 'classify', 'strip client identity', 'check impersonation', 'impersonate', 'record use'],
     );
   });
 });

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseClusterPath } from '../../src/proxy/cluster-path.js';
 import { stripClientIdentity } from '../../src/proxy/strip-headers.js';
 import { impersonate, impersonationHeaders } from '../../src/proxy/impersonate.js';
+import { requestedIdentity, requestedIdentityHeaders } from '../../src/proxy/checked-impersonation.js';
 import { bearerToken } from '../../src/http/bearer.js';
 import { GatewayError } from '../../src/errors.js';
 import type { UserIdentity } from '../../src/auth/identity.js';
@@ -76,6 +77,39 @@ describe('bearerToken', () => {
   });
 });
 
+describe('requestedIdentity (kubectl --as, read as kube-apiserver reads it)', () => {
+  it('is undefined without Impersonate-* headers', () => assert.equal(requestedIdentity(req(['Accept', 'x'])), undefined));
+  it('takes the first user and uid line, every group line unsplit, extras lower-cased and decoded', () => {
+    assert.deepEqual(
+      requestedIdentity(
+        req([
+          'impersonate-user', 'bob', 'Impersonate-User', 'eve',
+          'IMPERSONATE-GROUP', 'a, b', 'Impersonate-Group', 'ops',
+          'Impersonate-Uid', 'u-1', 'Impersonate-Uid', 'u-2',
+          'Impersonate-Extra-Scopes', 'read', 'Impersonate-Extra-scopes', 'write', 'Impersonate-Extra-example.com%2Fteam', 'x',
+        ]),
+      ),
+      { user: 'bob', uid: 'u-1', groups: ['a, b', 'ops'], extra: { scopes: ['read', 'write'], 'example.com/team': ['x'] } },
+    );
+  });
+  it('refuses groups, a uid or extras without a user (400), unknown Impersonate-* headers (400) and a forged impersonated-by (403)', () => {
+    for (const raw of [['Impersonate-Group', 'ops'], ['Impersonate-Uid', 'u'], ['Impersonate-Extra-a', 'b'], ['Impersonate-Whatever', 'x', 'Impersonate-User', 'bob']]) {
+      assert.equal(reasonOf(() => requestedIdentity(req(raw))), 'BadRequest', JSON.stringify(raw));
+    }
+    assert.equal(reasonOf(() => requestedIdentity(req(['Impersonate-User', 'bob', 'Impersonate-Extra-kubegate.io%2Fimpersonated-by', 'x']))), 'Forbidden');
+  });
+  it('sends the requested identity with kubegate.io/impersonated-by', () => {
+    const asked = requestedIdentity(req(['Impersonate-User', 'bob', 'Impersonate-Group', 'ops', 'Impersonate-Extra-scopes', 'read']))!;
+    const alice = { username: 'alice' } as UserIdentity;
+    assert.deepEqual(requestedIdentityHeaders(asked, alice), [
+      'Impersonate-User', 'bob',
+      'Impersonate-Group', 'ops',
+      'Impersonate-Extra-scopes', 'read',
+      'Impersonate-Extra-kubegate.io%2Fimpersonated-by', 'alice',
+    ]);
+  });
+});
+
 describe('stripClientIdentity', () => {
   const opts = { trustForwarded: false, upgrade: false };
   const spoofs: [string, string[]][] = [
@@ -88,7 +122,11 @@ describe('stripClientIdentity', () => {
     ['listed in Connection too', ['Connection', 'Impersonate-User', 'Impersonate-User', 'admin']],
   ];
   for (const [name, raw] of spoofs) {
-    it(`refuses client impersonation: ${name}`, () => assert.equal(reasonOf(() => stripClientIdentity(req(raw), opts)), 'Forbidden'));
+    it(`never passes client impersonation on (checked-impersonation.ts decides): ${name}`, () => {
+      const out = stripClientIdentity(req([...raw, 'Accept', 'x']), opts);
+      assert.ok(out.every((v, i) => i % 2 === 1 || !v.toLowerCase().startsWith('impersonate-')), JSON.stringify(out));
+      assert.deepEqual(out.slice(-2), ['Accept', 'x']);
+    });
   }
 
   it('removes credentials and cookies, X-Remote-*, X-Forwarded-*, hop-by-hop and Connection-listed headers', () => {
@@ -153,7 +191,7 @@ describe('impersonate', () => {
     token: { id: 't-xyz', kind: 'api', clusterId: null, expiresAt: null },
     clusterRoles: new Map(),
   };
-  const route = { host: 'cluster:6443', credentialHeader: ['Authorization', 'Bearer gw'] } as unknown as ClusterRoute;
+  const route = { id: 'prod', host: 'cluster:6443', credentialHeader: ['Authorization', 'Bearer gw'] } as unknown as ClusterRoute;
 
   it('puts the gateway credential and one Impersonate-Group line per group before the client headers (docs/reference/identity.md)', () => {
     assert.deepEqual(impersonate(['Accept', 'x'], identity, route), [

@@ -163,7 +163,14 @@ describe('render impersonator', () => {
       assert.deepEqual(r.verbs, ['impersonate']);
       return r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g}/${res}`));
     });
-    assert.deepEqual(grants.sort(), ['/groups', '/users', 'authentication.k8s.io/uids', 'authentication.k8s.io/userextras/kubegate.io/token-id']);
+    assert.deepEqual(grants.sort(), [
+      '/groups',
+      '/serviceaccounts',
+      '/users',
+      'authentication.k8s.io/uids',
+      'authentication.k8s.io/userextras/kubegate.io/impersonated-by',
+      'authentication.k8s.io/userextras/kubegate.io/token-id',
+    ]);
   });
 
   it('takes a namespace', () => {
