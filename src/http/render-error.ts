@@ -51,7 +51,7 @@ function send(res: ServerResponse, err: GatewayError, body: string, requestId?: 
     return;
   }
   const headers: Record<string, string | number> = {
-    ...(type === 'application/json' ? {} : PAGE_HEADERS),
+    ...(type.startsWith('text/html') ? PAGE_HEADERS : {}),
     'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
@@ -63,10 +63,14 @@ function send(res: ServerResponse, err: GatewayError, body: string, requestId?: 
   res.end(body);
 }
 
-/** Answers a `/k8s/...` request with a `Status` object. */
-export function sendStatus(res: ServerResponse, error: unknown, requestId?: string): GatewayError {
+/**
+ * Answers a `/k8s/...` request with a `Status` object; `asText`: with its message as plain text,
+ * for the discovery requests whose `Status` client-go cannot read (proxy/discovery-refusal.ts).
+ */
+export function sendStatus(res: ServerResponse, error: unknown, requestId?: string, options: { asText?: boolean } = {}): GatewayError {
   const err = toGatewayError(error);
-  send(res, err, statusBody(err), requestId);
+  if (options.asText) send(res, err, `${err.message}\n`, requestId, 'text/plain; charset=utf-8');
+  else send(res, err, statusBody(err), requestId);
   return err;
 }
 

@@ -23,6 +23,7 @@ import type { ProxyTrust } from '../http/trust-proxy.js';
 import type { ClusterDirectory } from '../upstream/cluster-directory.js';
 import { authenticate } from './authenticate.js';
 import { authorizeCluster } from './authorize.js';
+import { isDiscoveryRequest } from './discovery-refusal.js';
 import { parseClusterPath } from './cluster-path.js';
 import { ProxyExchange, type Observers } from './exchange.js';
 import { forward } from './forward.js';
@@ -167,7 +168,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
         // A refused request's body is never read: answer at once and close, rather than drain
         // (or wait for) a body a stranger may trickle for ever.
         if (!req.complete && hasRequestBody(req) && !res.headersSent) answerBeforeBody(req, res);
-        refused(exchange, err, () => sendStatus(res, err, exchange.requestId));
+        refused(exchange, err, () => sendStatus(res, err, exchange.requestId, { asText: isDiscoveryRequest(req) }));
       }
     },
 
