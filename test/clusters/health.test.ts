@@ -59,7 +59,7 @@ describe('cluster health and the gateway\'s refused credential', { timeout: 120_
     await call(world.gw, 'PUT', `/v1/clusters/${id}/members`, { token: world.adminToken, body: { principal: 'user:alice', role: 'member' } });
     return res.body;
   };
-  const metrics = async () => (await call(world.gw, 'GET', '/metrics')).text;
+  const metrics = async () => (await call(world.gw, 'GET', '/metrics', { token: world.adminToken })).text;
 
   before(async () => {
     world = await startProxyWorld({ double: { authorize: (a) => !(a.user.username === 'alice' && a.resource === 'secrets') } });
