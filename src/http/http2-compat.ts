@@ -7,7 +7,8 @@
  * - `headersDistinct` (cookie crumbs, RFC 9113 §8.2.3, stay one line each, as several `Cookie`
  *   lines do on HTTP/1.1), built from `rawHeaders` without the pseudo-headers;
  * - `destroyed` on the response (the stream was reset or closed);
- * - a settable `statusMessage` (HTTP/2 has none; Express's final handler assigns one).
+ * - a settable `statusMessage` (HTTP/2 has none; Express's final handler assigns one);
+ * - `setHeader` returning the response, so calls chain as on HTTP/1.1.
  *
  * Pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) stay in `rawHeaders`: the strip
  * stage drops every name starting with `:` (strip-headers.ts). Connection-specific fields,
@@ -44,6 +45,16 @@ Object.defineProperties(GatewayHttp2Response.prototype, {
   },
   // HTTP/2 has no reason phrase.
   statusMessage: { get: () => '', set: () => {} },
+  // Returns the response, as `http.ServerResponse`'s does: Express and the routes chain it
+  // (Node's HTTP/2 one returns undefined, so `res.setHeader(…).end()` threw over h2).
+  setHeader: {
+    configurable: true,
+    writable: true,
+    value(this: GatewayHttp2Response, name: string, value: number | string | readonly string[]) {
+      Http2ServerResponse.prototype.setHeader.call(this, name, value);
+      return this;
+    },
+  },
 });
 
 /** True for a request that arrived over HTTP/2. */

@@ -150,7 +150,7 @@ describe('proxy security', () => {
     }
   });
 
-  it('refuses a disabled user at once, and a removed member; lets them in at once when restored', async () => {
+  it('refuses a disabled user at once, and a removed member; lets a restored member in at once, a re-enabled user only with a new token', async () => {
     const carol = await memberUser(world, { username: 'carol' });
     const auth = ['Authorization', `Bearer ${carol.token}`];
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
@@ -160,9 +160,11 @@ describe('proxy security', () => {
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
     await call(world.gw, 'PATCH', `/v1/users/${carol.id}`, { token: world.adminToken, body: { enabled: false } });
     assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 401);
-    // Enabled again: not held back by the cached refusal (failure TTL).
+    // Enabled again: disabling deleted the old token; a new login is not held back by the cached refusal (failure TTL).
     await call(world.gw, 'PATCH', `/v1/users/${carol.id}`, { token: world.adminToken, body: { enabled: true } });
-    assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 200);
+    assert.equal((await rawRequest(world, `${base()}/api`, auth)).status, 401);
+    const again = await call(world.gw, 'POST', '/v1/login', { body: { username: 'carol', password: carol.password } });
+    assert.equal((await rawRequest(world, `${base()}/api`, ['Authorization', `Bearer ${again.body.token}`])).status, 200);
   });
 
   it('refuses encoded slashes and dot segments in the path', async () => {
