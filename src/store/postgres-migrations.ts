@@ -164,6 +164,14 @@ export const MIGRATIONS: readonly Migration[] = [
         execute function kubegate_members_change();
     `,
   },
+  // Version 3 (issue 14), mirroring SQLite's.
+  {
+    version: 3,
+    name: 'usernames unique whatever their letter case',
+    sql: `
+      create unique index users_username_lower on users (lower(username));
+    `,
+  },
   {
     version: 4,
     name: 'user source (local or oidc:<issuer>) and provider subject, for single sign-on',

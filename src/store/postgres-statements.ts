@@ -19,7 +19,7 @@ export const SQL = {
 
   insertUser: statement('insert_user', `insert into users (${USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning ${USER_COLUMNS}`),
   getUser: statement('get_user', `select ${USER_COLUMNS} from users where id = $1`),
-  getUserByUsername: statement('get_user_by_username', `select ${USER_COLUMNS} from users where username = $1`),
+  getUserByUsername: statement('get_user_by_username', `select ${USER_COLUMNS} from users where lower(username) = lower($1)`),
   listUsers: statement('list_users', `select ${USER_COLUMNS} from users order by username collate "C"`),
   countUsers: statement('count_users', 'select count(*)::int as n from users'),
   // A patch in one statement: null keeps the column.

@@ -153,6 +153,7 @@ export class PostgresStore implements Store {
     const values = [user.id, user.username, user.passwordHash, JSON.stringify(user.groups), user.admin, user.enabled, user.source ?? 'local', user.subject ?? null, now, now];
     const { rows } = await this.write<UserRow>(SQL.insertUser, values, {
       users_username_key: `user "${user.username}" already exists`,
+      users_username_lower: `user "${user.username}" already exists`,
       users_pkey: `user id "${user.id}" already exists`,
     });
     return toUser(rows[0]!);
@@ -179,7 +180,7 @@ export class PostgresStore implements Store {
   async updateUser(id: string, patch: UserPatch): Promise<User | undefined> {
     const groups = patch.groups === undefined ? null : JSON.stringify(patch.groups);
     const values = [id, patch.passwordHash ?? null, groups, patch.admin ?? null, patch.enabled ?? null, Date.now(), patch.username ?? null];
-    const { rows } = await this.write<UserRow>(SQL.updateUser, values, { users_username_key: `user "${patch.username}" already exists` });
+    const { rows } = await this.write<UserRow>(SQL.updateUser, values, { users_username_key: `user "${patch.username}" already exists`, users_username_lower: `user "${patch.username}" already exists` });
     const row = rows[0];
     return row && toUser(row);
   }

@@ -163,6 +163,16 @@ export const MIGRATIONS: readonly Migration[] = [
       end;
     `,
   },
+  // Version 3 by agreement (issue 14); versions may land out of order, each runs once.
+  {
+    version: 3,
+    name: 'usernames unique whatever their letter case',
+    // \`Alice\` and \`alice\` cannot both exist, and logins find a user whatever the case typed. A
+    // database already holding such a pair fails here: rename or delete one, then start again.
+    sql: `
+      create unique index users_username_lower on users (lower(username));
+    `,
+  },
   // Version 4 by agreement (3 and 5 belong to work landing beside it); versions only increase.
   {
     version: 4,

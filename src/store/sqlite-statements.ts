@@ -13,7 +13,7 @@ export function prepareStatements(db: Db) {
        values (@id, @username, @password_hash, @groups_json, @admin, @enabled, @source, @subject, @created_at, @updated_at)`,
     ),
     getUser: db.prepare<[string], UserRow>(`select ${USER_COLUMNS} from users where id = ?`),
-    getUserByUsername: db.prepare<[string], UserRow>(`select ${USER_COLUMNS} from users where username = ?`),
+    getUserByUsername: db.prepare<[string], UserRow>(`select ${USER_COLUMNS} from users where lower(username) = lower(?)`),
     listUsers: db.prepare<[], UserRow>(`select ${USER_COLUMNS} from users order by username`),
     countUsers: db.prepare<[], number>('select count(*) from users').pluck(),
     updateUser: db.prepare<UserRow>(

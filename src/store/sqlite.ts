@@ -95,6 +95,7 @@ class SqliteStore implements Store {
       const row = userRow({ ...user, source: user.source ?? 'local', subject: user.subject ?? null, createdAt: new Date(now), updatedAt: new Date(now) });
       onUnique(() => this.q.insertUser.run(row), {
         'users.username': `user "${user.username}" already exists`,
+        "index 'users_username_lower'": `user "${user.username}" already exists`,
         'users.id': `user id "${user.id}" already exists`,
       });
       return toUser(row);
@@ -132,7 +133,7 @@ class SqliteStore implements Store {
           enabled: patch.enabled ?? cur.enabled,
           updatedAt: new Date(),
         });
-        onUnique(() => this.q.updateUser.run(row), { 'users.username': `user "${row.username}" already exists` });
+        onUnique(() => this.q.updateUser.run(row), { 'users.username': `user "${row.username}" already exists`, "index 'users_username_lower'": `user "${row.username}" already exists` });
         return toUser(row);
       })(),
     );

@@ -99,10 +99,11 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         assert.equal(await store.getUser('u-nobody'), undefined);
       });
 
-      it('returns the password hash only by username', async () => {
+      it('returns the password hash only by username, whatever its letter case', async () => {
         const created = await store.createUser(newUser('alice'));
         assert.deepEqual(await store.getUserByUsername('alice'), { ...created, passwordHash: HASH });
-        assert.equal(await store.getUserByUsername('Alice'), undefined);
+        assert.deepEqual(await store.getUserByUsername('ALICE'), { ...created, passwordHash: HASH });
+        assert.equal(await store.getUserByUsername('alicia'), undefined);
         assert.ok(!('passwordHash' in (await store.listUsers())[0]!));
       });
 
@@ -116,6 +117,11 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
       it('rejects a duplicate username or id with Conflict', async () => {
         await store.createUser(newUser('alice'));
         await rejectsWith(store.createUser(newUser('alice', { id: 'u-other' })), 'Conflict', /user "alice" already exists/);
+        // Issue 14: usernames are unique whatever their letter case, on create and on rename.
+        await rejectsWith(store.createUser(newUser('Alice', { id: 'u-other' })), 'Conflict', /user "Alice" already exists/);
+        await store.createUser(newUser('bob'));
+        await rejectsWith(store.updateUser('u-bob', { username: 'ALICE' }), 'Conflict', /already exists/);
+        await store.deleteUser('u-bob');
         await rejectsWith(store.createUser(newUser('carol', { id: 'u-alice' })), 'Conflict', /u-alice/);
         assert.equal(await store.countUsers(), 1);
         assert.equal((await store.getUser('u-alice'))?.username, 'alice');
