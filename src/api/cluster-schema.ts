@@ -46,6 +46,8 @@ const AuthorizedEndpointSchema = z
     enabled: z.boolean(),
     fqdn: HostPort.optional(),
     caData: CaDataSchema.optional(),
+    fqdnCaData: CaDataSchema.optional(),
+    kubeconfigDefaultContext: z.enum(['gateway', 'direct']).optional(),
     controlPlaneNodes: z
       .array(z.object({ name: ClusterIdSchema, address: HostPort }).strict())
       .max(64)

@@ -44,8 +44,9 @@ function uniqueBaseNames(entries: readonly KubeconfigEntry[], gateway: GatewayEn
 }
 
 /**
- * A kubeconfig holding every entry in order. Each cluster gets its main context (`current-context`
- * is the first one's), its authorized-endpoint contexts, and one user entry they all share.
+ * A kubeconfig holding every entry in order. Each cluster gets its main context, its
+ * authorized-endpoint contexts, and one user entry they all share; `current-context` is the first
+ * cluster's default context.
  */
 export function buildKubeconfig(gateway: GatewayEndpoint, entries: readonly KubeconfigEntry[]): Kubeconfig {
   const config: Kubeconfig = {
@@ -58,9 +59,15 @@ export function buildKubeconfig(gateway: GatewayEndpoint, entries: readonly Kube
     'current-context': '',
   };
   const baseNames = uniqueBaseNames(entries, gateway);
+  let current: string | undefined;
   entries.forEach((entry, i) => {
     const user = baseNames[i]!;
-    for (const endpoint of clusterEndpoints(entry.cluster, gateway, user)) {
+    const endpoints = clusterEndpoints(entry.cluster, gateway, user);
+    // The first cluster's default context is the file's: the gateway's, or the first direct one
+    // when the cluster says `kubeconfigDefaultContext: direct` (it takes load off the gateway).
+    const wantsDirect = entry.cluster.authorizedEndpoint.kubeconfigDefaultContext === 'direct';
+    current ??= (wantsDirect ? endpoints.find((e) => e.direct) : undefined)?.name ?? endpoints[0]?.name;
+    for (const endpoint of endpoints) {
       const cluster: Kubeconfig['clusters'][number]['cluster'] = { server: endpoint.server };
       if (endpoint.caData !== undefined) cluster['certificate-authority-data'] = endpoint.caData;
       config.clusters.push({ name: endpoint.name, cluster });
@@ -68,7 +75,7 @@ export function buildKubeconfig(gateway: GatewayEndpoint, entries: readonly Kube
     }
     config.users.push({ name: user, user: userCredential(entry.credential, gateway, entry.cluster.id) });
   });
-  config['current-context'] = config.contexts[0]?.name ?? '';
+  config['current-context'] = current ?? '';
   return config;
 }
 

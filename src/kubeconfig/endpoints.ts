@@ -7,6 +7,8 @@ export interface Endpoint {
   name: string;
   server: string;
   caData: string | undefined;
+  /** The authorized endpoint's (straight to kube-apiserver), not the gateway's. */
+  direct: boolean;
 }
 
 const DEFAULT_APISERVER_PORT = 6443;
@@ -34,11 +36,13 @@ export function clusterEndpoints(cluster: KubeconfigCluster, gateway: GatewayEnd
     name,
     server: `${publicBase(gateway.publicUrl)}/k8s/clusters/${cluster.id}`,
     caData: gateway.caPem === undefined ? undefined : Buffer.from(gateway.caPem, 'utf8').toString('base64'),
+    direct: false,
   };
   const ace = cluster.authorizedEndpoint;
   if (!ace.enabled) return [main];
   // The nodes serve kube-apiserver's own certificate: the endpoint CA when given, else the cluster's.
   const caData = ace.caData ?? cluster.caData;
-  if (ace.fqdn) return [main, { name: `${name}-fqdn`, server: `https://${ace.fqdn}`, caData }];
-  return [main, ...ace.controlPlaneNodes.map((node) => ({ name: `${name}-${node.name}`, server: nodeServerUrl(node.address), caData }))];
+  // An FQDN (a balancer in front of the nodes) takes port 6443 unless it names one, and may have its own CA.
+  if (ace.fqdn) return [main, { name: `${name}-fqdn`, server: nodeServerUrl(ace.fqdn), caData: ace.fqdnCaData ?? caData, direct: true }];
+  return [main, ...ace.controlPlaneNodes.map((node) => ({ name: `${name}-${node.name}`, server: nodeServerUrl(node.address), caData, direct: true }))];
 }

@@ -100,7 +100,11 @@ export interface AuthorizedEndpoint {
   enabled: boolean;
   fqdn?: string;
   caData?: string;
+  /** Base64 PEM of the CA of the FQDN's certificate (a balancer's), when it is not `caData`'s. */
+  fqdnCaData?: string;
   controlPlaneNodes: ControlPlaneNode[];
+  /** Which context a downloaded kubeconfig selects: the gateway's (default) or the direct one. */
+  kubeconfigDefaultContext?: 'gateway' | 'direct';
 }
 
 /**

@@ -105,9 +105,58 @@ describe('POST /v1/clusters/{id}/kubeconfig', () => {
     const listed = (await call(gw, 'GET', '/v1/tokens', { token: alice })).body.items.find((t: any) => t.tokenId === me.body.tokenId);
     assert.equal(listed.kind, 'kubeconfig');
     assert.equal(listed.clusterId, 'prod-1');
-    assert.match(listed.description, /^kubeconfig for prod downloaded \d{4}-\d\d-\d\dT/);
+    assert.equal(listed.description, 'kubeconfig download for cluster prod');
     const ttl = Date.parse(listed.expiresAt) - started;
     assert.ok(Math.abs(ttl - 43_200 * MINUTE) < MINUTE, `ttl ${ttl}`);
+  });
+
+  it('keeps one download token per cluster per user: downloading again revokes the earlier one', async () => {
+    const first = userToken((await download(alice, 'prod-1')).config, 'prod');
+    const other = userToken((await download(alice, 'dev')).config, 'dev');
+    const second = userToken((await download(alice, 'prod-1')).config, 'prod');
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: first })).status, 401, 'the earlier download no longer works');
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: second })).status, 200);
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: other })).status, 200, "another cluster's download is kept");
+    const mine = (await call(gw, 'GET', '/v1/tokens', { token: alice })).body.items.filter((t: any) => t.kind === 'kubeconfig');
+    assert.deepEqual(mine.map((t: any) => t.clusterId).sort(), ['dev', 'prod-1']);
+    // Download all replaces each cluster's token once.
+    const merged = await call(gw, 'GET', '/v1/kubeconfig', { token: alice });
+    assert.equal(merged.status, 200);
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: second })).status, 401);
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: other })).status, 401);
+    const after = (await call(gw, 'GET', '/v1/tokens', { token: alice })).body.items.filter((t: any) => t.kind === 'kubeconfig');
+    assert.deepEqual(after.map((t: any) => t.clusterId).sort(), ['dev', 'prod-1']);
+    // Another user's download for the same cluster is theirs to keep.
+    const carols = userToken((await download(carol, 'dev')).config, 'dev');
+    await download(alice, 'dev');
+    assert.equal((await call(gw, 'GET', '/v1/me', { token: carols })).status, 200);
+  });
+
+  it("selects the direct context when the cluster's kubeconfigDefaultContext says so; the FQDN may have its own CA", async () => {
+    const fqdnCa = await testCa('fqdn-balancer-ca');
+    await registerCluster({
+      id: 'edge-direct',
+      authorizedEndpoint: { enabled: true, fqdn: 'edge.example.com:443', caData: b64(endpointCa), fqdnCaData: b64(fqdnCa), kubeconfigDefaultContext: 'direct' },
+    });
+    await createUser(gw, admin, { username: 'erin', password: 'erin-password' });
+    await addMember('edge-direct', 'user:erin');
+    const erin = await login(gw, 'erin', 'erin-password');
+    const { config } = await download(erin, 'edge-direct');
+    assert.equal(config['current-context'], 'edge-direct-fqdn');
+    assert.deepEqual(config.clusters[1], { name: 'edge-direct-fqdn', cluster: { server: 'https://edge.example.com:443', 'certificate-authority-data': b64(fqdnCa) } });
+    const nodes = await call(gw, 'PATCH', '/v1/clusters/edge-direct', {
+      token: admin,
+      body: { authorizedEndpoint: { enabled: true, controlPlaneNodes: [{ name: 'cp-1', address: '10.0.0.9' }], kubeconfigDefaultContext: 'direct' } },
+    });
+    assert.equal(nodes.status, 200, nodes.text);
+    assert.equal(nodes.body.authorizedEndpoint.kubeconfigDefaultContext, 'direct');
+    assert.equal((await download(erin, 'edge-direct')).config['current-context'], 'edge-direct-cp-1');
+    const off = await call(gw, 'PATCH', '/v1/clusters/edge-direct', { token: admin, body: { authorizedEndpoint: { enabled: false, kubeconfigDefaultContext: 'direct' } } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal((await download(erin, 'edge-direct')).config['current-context'], 'edge-direct', 'no direct context to select');
+    const bad = await call(gw, 'PATCH', '/v1/clusters/edge-direct', { token: admin, body: { authorizedEndpoint: { enabled: true, kubeconfigDefaultContext: 'nearest' } } });
+    assert.equal(bad.status, 400);
+    assert.equal((await call(gw, 'DELETE', '/v1/clusters/edge-direct', { token: admin })).status, 204);
   });
 
   it('lets an admin who is not a member download', async () => {
@@ -120,7 +169,8 @@ describe('POST /v1/clusters/{id}/kubeconfig', () => {
   it('lets a member through a group download', async () => {
     const res = await download(carol, 'dev');
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.config.clusters[1], { name: 'dev-fqdn', cluster: { server: 'https://dev.example.com', 'certificate-authority-data': b64(endpointCa) } });
+    // An FQDN without a port gets kube-apiserver's 6443.
+    assert.deepEqual(res.config.clusters[1], { name: 'dev-fqdn', cluster: { server: 'https://dev.example.com:6443', 'certificate-authority-data': b64(endpointCa) } });
   });
 
   it('refuses non-members and unknown clusters with the same 403', async () => {

@@ -60,16 +60,23 @@ describe('authorized endpoint entries', () => {
     assert.deepEqual(clusterEndpoints(c, gateway).map((e) => e.name), ['prod']);
   });
 
-  it('uses <name>-fqdn when an FQDN is set (and no node entries)', () => {
+  it('uses <name>-fqdn when an FQDN is set (and no node entries), on port 6443 unless it names one', () => {
     const c = cluster({
       authorizedEndpoint: { enabled: true, fqdn: 'prod.example.com', caData: b64(endpointCa), controlPlaneNodes: [{ name: 'cp-1', address: '10.0.0.5' }] },
     });
     const config = buildKubeconfig(gateway, [{ cluster: c, credential: { token: 't' } }]);
-    assert.deepEqual(config.clusters[1], { name: 'prod-fqdn', cluster: { server: 'https://prod.example.com', 'certificate-authority-data': b64(endpointCa) } });
+    assert.deepEqual(config.clusters[1], { name: 'prod-fqdn', cluster: { server: 'https://prod.example.com:6443', 'certificate-authority-data': b64(endpointCa) } });
     assert.deepEqual(config.contexts.map((x) => x.name), ['prod', 'prod-fqdn']);
     assert.deepEqual(config.contexts[1]!.context, { cluster: 'prod-fqdn', user: 'prod' });
     assert.equal(config.users.length, 1);
     assert.equal(config['current-context'], 'prod');
+  });
+
+  it('makes the first direct context current for kubeconfigDefaultContext direct, in a merged file the first cluster\'s', () => {
+    const direct = cluster({ authorizedEndpoint: { enabled: true, kubeconfigDefaultContext: 'direct', controlPlaneNodes: [{ name: 'cp-1', address: '10.0.0.5' }, { name: 'cp-2', address: '10.0.0.6' }] } });
+    assert.equal(buildKubeconfig(gateway, [{ cluster: direct, credential: { token: 't' } }])['current-context'], 'prod-cp-1');
+    const other = cluster({ id: 'dev', name: 'dev', authorizedEndpoint: { enabled: false, controlPlaneNodes: [] } });
+    assert.equal(buildKubeconfig(gateway, [{ cluster: other, credential: { token: 't' } }, { cluster: direct, credential: { token: 't' } }])['current-context'], 'dev');
   });
 
   it('keeps a port on the FQDN', () => {

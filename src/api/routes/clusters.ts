@@ -1,7 +1,7 @@
 /** `GET/POST /v1/clusters`, `GET/PATCH/DELETE /v1/clusters/{id}` (docs/reference/api.md). Credentials are never returned. */
 import { Router, type Request } from 'express';
 import { badRequest, notFound } from '../../errors.js';
-import type { Cluster, ClusterPatch } from '../../store/store.js';
+import type { AuthorizedEndpoint, Cluster, ClusterPatch } from '../../store/store.js';
 import { clusterStatus } from '../agent-status.js';
 import { CreateAgentClusterSchema, CreateClusterSchema, PatchAgentClusterSchema, PatchClusterSchema } from '../cluster-schema.js';
 import { rolesOn } from '../../auth/cluster-access.js';
@@ -24,13 +24,12 @@ async function offerImport(ctx: ApiContext, clusterId: string, agentToken: strin
   return { import: `kubectl apply -f '${url}'`, importUrl: url, importExpiresAt: pending.expiresAt.toISOString() };
 }
 
-function endpointOf(body: { authorizedEndpoint?: { enabled: boolean; fqdn?: string; caData?: string; controlPlaneNodes?: { name: string; address: string }[] } }) {
-  return {
-    enabled: body.authorizedEndpoint?.enabled ?? false,
-    fqdn: body.authorizedEndpoint?.fqdn,
-    caData: body.authorizedEndpoint?.caData,
-    controlPlaneNodes: body.authorizedEndpoint?.controlPlaneNodes ?? [],
-  };
+function endpointOf(body: { authorizedEndpoint?: Partial<AuthorizedEndpoint> & { enabled: boolean } }): AuthorizedEndpoint {
+  const ace = body.authorizedEndpoint;
+  const endpoint: AuthorizedEndpoint = { enabled: ace?.enabled ?? false, fqdn: ace?.fqdn, caData: ace?.caData, controlPlaneNodes: ace?.controlPlaneNodes ?? [] };
+  if (ace?.fqdnCaData !== undefined) endpoint.fqdnCaData = ace.fqdnCaData;
+  if (ace?.kubeconfigDefaultContext !== undefined) endpoint.kubeconfigDefaultContext = ace.kubeconfigDefaultContext;
+  return endpoint;
 }
 
 /** What a registration stores: a direct cluster with its server and credential, or an agent cluster with neither. */

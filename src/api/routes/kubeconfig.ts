@@ -1,7 +1,8 @@
 /**
  * `POST /v1/clusters/{id}/kubeconfig` (one cluster) and `GET /v1/kubeconfig` (every cluster the
  * caller may reach), docs/reference/kubeconfig.md. In token mode each cluster gets a new cluster-scoped `kubeconfig`
- * token; with setting `kubeconfig-generate-token` false, an exec entry running `kubegate token`.
+ * token, replacing the user's earlier one for that cluster; with setting `kubeconfig-generate-token`
+ * false, an exec entry running `kubegate token`.
  */
 import { Router, type Response } from 'express';
 import type { UserIdentity } from '../../auth/identity.js';
@@ -20,16 +21,26 @@ export function kubeconfigRoutes(ctx: ApiContext): Router {
   const r = Router();
   const gateway = { publicUrl: ctx.publicUrl, caPem: ctx.caPem };
 
-  /** The user entry's credential for one cluster; token mode mints a new scoped token. */
-  async function credentialFor(me: UserIdentity, cluster: Cluster, mode: Mode, now: Date): Promise<{ choice: CredentialChoice; tokenId?: string }> {
+  /**
+   * The user entry's credential for one cluster. Token mode mints a new scoped token and revokes
+   * the user's earlier download tokens for that cluster: one per cluster per user, so downloading
+   * again replaces the file rather than piling up tokens.
+   */
+  async function credentialFor(me: UserIdentity, cluster: Cluster, mode: Mode): Promise<{ choice: CredentialChoice; tokenId?: string; revoked?: string[] }> {
     if (mode === 'exec') return { choice: 'exec' };
+    const earlier = await ctx.store.listTokens({ userId: me.userId, clusterId: cluster.id, kind: 'kubeconfig' });
     const issued = await ctx.tokens.issue({
       kind: 'kubeconfig',
       userId: me.userId,
       clusterId: cluster.id,
-      description: `kubeconfig for ${cluster.name} downloaded ${now.toISOString()}`,
+      description: `kubeconfig download for cluster ${cluster.name}`,
     });
-    return { choice: { token: issued.token }, tokenId: issued.tokenId };
+    const revoked: string[] = [];
+    for (const t of earlier) {
+      if (await ctx.store.deleteToken(t.id)) revoked.push(t.id);
+      await ctx.revocations.publish({ type: 'token', tokenId: t.id });
+    }
+    return { choice: { token: issued.token }, tokenId: issued.tokenId, revoked };
   }
 
   async function modeNow(): Promise<Mode> {
@@ -53,9 +64,9 @@ export function kubeconfigRoutes(ctx: ApiContext): Router {
     const me = userOf(req);
     const cluster = await reachableCluster(ctx.store, me, req.params.id!);
     const mode = await modeNow();
-    const { choice, tokenId } = await credentialFor(me, cluster, mode, new Date());
+    const { choice, tokenId, revoked } = await credentialFor(me, cluster, mode);
     // Audit line: who took which cluster's credentials, and how (never the token itself).
-    ctx.log.info({ user: me.username, cluster: cluster.id, mode, tokenId }, 'kubeconfig downloaded');
+    ctx.log.info({ user: me.username, cluster: cluster.id, mode, tokenId, revoked }, 'kubeconfig downloaded');
     send(res, `${cluster.name}.yaml`, [{ cluster, credential: choice }]);
   });
 
@@ -64,15 +75,16 @@ export function kubeconfigRoutes(ctx: ApiContext): Router {
     const clusters = await reachableClusters(ctx, me);
     if (clusters.length === 0) throw notFound('you cannot reach any cluster yet; ask an administrator to add you to one');
     const mode = await modeNow();
-    const now = new Date();
     const entries: KubeconfigEntry[] = [];
     const tokenIds: string[] = [];
+    const revokedIds: string[] = [];
     for (const cluster of clusters) {
-      const { choice, tokenId } = await credentialFor(me, cluster, mode, now);
+      const { choice, tokenId, revoked } = await credentialFor(me, cluster, mode);
       if (tokenId) tokenIds.push(tokenId);
+      revokedIds.push(...(revoked ?? []));
       entries.push({ cluster, credential: choice });
     }
-    ctx.log.info({ user: me.username, clusters: clusters.map((c) => c.id), mode, tokenIds }, 'merged kubeconfig downloaded');
+    ctx.log.info({ user: me.username, clusters: clusters.map((c) => c.id), mode, tokenIds, revoked: revokedIds }, 'merged kubeconfig downloaded');
     send(res, 'kubegate.yaml', entries);
   });
 
