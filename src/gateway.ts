@@ -329,7 +329,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     await peers.start();
     log.info({ peerUrl }, 'linking with the other replicas');
   }
-  log.info({ url, publicUrl: config.publicUrl.href }, 'kubegate listening');
+  // Asked for any free port without --public-url: kubeconfigs carry the port actually bound (the
+  // URL object is shared by every route that writes it, so it is changed in place).
+  if (config.publicUrlFromListen && config.listen.port === 0) ctx.publicUrl.port = new URL(url).port;
+  const kubeconfigUrl = ctx.publicUrl.href.replace(/\/$/, '');
+  log.info({ url, publicUrl: kubeconfigUrl, from: config.publicUrlFromListen ? 'the --listen port' : '--public-url' }, `kubegate listening on ${url}; kubeconfigs will point at ${kubeconfigUrl}`);
   health.start();
 
   return {

@@ -23,6 +23,8 @@ import {
 export interface GatewayConfig {
   listen: ListenAddress;
   publicUrl: URL;
+  /** No `--public-url`: `publicUrl` was derived from `--listen` (and follows the bound port when that is 0). */
+  publicUrlFromListen: boolean;
   dataDir: string;
   /** The key ring sealing cluster credentials at rest; undefined: `<dataDir>/encryption.key`, generated when missing. */
   encryptionKeyFile: string | undefined;
@@ -94,8 +96,7 @@ export const SERVE_COMMAND = defineCommand({
     publicUrl: {
       flag: 'public-url',
       env: 'KUBEGATE_PUBLIC_URL',
-      default: 'https://localhost:8443',
-      help: 'URL written into kubeconfigs (the balancer URL behind a load balancer)',
+      help: "URL written into kubeconfigs (the balancer URL behind a load balancer; default: https://localhost:PORT with --listen's port, its host when not 0.0.0.0 or ::)",
       parse: parseBaseUrl,
     },
     dataDir: { flag: 'data-dir', env: 'KUBEGATE_DATA_DIR', default: './data', help: 'directory of the embedded SQLite database', parse: parsePath },
@@ -186,6 +187,16 @@ export const SERVE_COMMAND = defineCommand({
   },
 });
 
+/**
+ * The public URL when `--public-url` is unset (issue 15, bug 5): the listen address's port, with
+ * host `localhost` for the wildcard addresses, else the listen host itself.
+ */
+export function publicUrlFor(listen: ListenAddress, plainHttp: boolean, port = listen.port): URL {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
+  const host = wildcard ? 'localhost' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return new URL(`${plainHttp ? 'http' : 'https'}://${host}:${port}`);
+}
+
 /** Reads flags and environment once and validates every value. Throws `ConfigError`. */
 export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
   const v = readSettings(SERVE_COMMAND, argv, env);
@@ -195,7 +206,8 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
   }
   return {
     listen: v.listen,
-    publicUrl: v.publicUrl,
+    publicUrl: v.publicUrl ?? publicUrlFor(v.listen, v.plainHttp),
+    publicUrlFromListen: v.publicUrl === undefined,
     dataDir: v.dataDir,
     encryptionKeyFile: v.encryptionKeyFile,
     databaseUrl: v.databaseUrl,

@@ -24,6 +24,25 @@ describe('loadGatewayConfig', () => {
     assert.equal(c.logLevel, 'info');
   });
 
+  // Issue 15, bug 5: without --public-url, kubeconfigs must point where the gateway listens.
+  it('without --public-url, the public URL follows --listen: its port, localhost for 0.0.0.0 and ::, else its host', () => {
+    const cases: [string[], NodeJS.ProcessEnv, string][] = [
+      [['--listen', '0.0.0.0:9443'], {}, 'https://localhost:9443/'],
+      [['--listen', '[::]:9444'], {}, 'https://localhost:9444/'],
+      [['--listen', ':9445'], {}, 'https://localhost:9445/'],
+      [['--listen', '127.0.0.1:9446'], {}, 'https://127.0.0.1:9446/'],
+      [['--listen', '[::1]:9447'], {}, 'https://[::1]:9447/'],
+      [['--listen', 'gw.internal:9448', '--plain-http'], {}, 'http://gw.internal:9448/'],
+      [[], { KUBEGATE_LISTEN: '0.0.0.0:9449' }, 'https://localhost:9449/'],
+      [['--listen', '0.0.0.0:9450', '--public-url', 'https://kubegate.example.com'], {}, 'https://kubegate.example.com/'],
+    ];
+    for (const [flags, env, expected] of cases) {
+      const c = loadGatewayConfig(flags, env);
+      assert.equal(c.publicUrl.href, expected, flags.join(' '));
+      assert.equal(c.publicUrlFromListen, !flags.includes('--public-url'), flags.join(' '));
+    }
+  });
+
   // [what, flags, env, pick(config), expected]
   const overrides: [string, string[], NodeJS.ProcessEnv, (c: GatewayConfig) => unknown, unknown][] = [
     ['listen from env', [], { KUBEGATE_LISTEN: '127.0.0.1:9443' }, (c) => c.listen, { host: '127.0.0.1', port: 9443 }],
@@ -133,7 +152,7 @@ describe('gatewayHelp', () => {
     assert.match(help, /^Usage: kubegate serve/);
     const rows: [string, string, string?][] = [
       ['--listen', 'KUBEGATE_LISTEN', '0.0.0.0:8443'],
-      ['--public-url', 'KUBEGATE_PUBLIC_URL', 'https://localhost:8443'],
+      ['--public-url', 'KUBEGATE_PUBLIC_URL'],
       ['--data-dir', 'KUBEGATE_DATA_DIR', './data'],
       ['--database-url', 'KUBEGATE_DATABASE_URL'],
       ['--tls-cert', 'KUBEGATE_TLS_CERT'],
