@@ -38,7 +38,7 @@ import { drainServer } from './http/shutdown.js';
 import { expressOverHttp2 } from './http/express-over-http2.js';
 import { closeConnectionAfter } from './http/http2-compat.js';
 import { proxyTrust } from './http/trust-proxy.js';
-import { AuditLog } from './observability/audit-log.js';
+import { AuditLog, type AuditOptions } from './observability/audit-log.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { ClusterHealth } from './clusters/health.js';
 import { probeCluster } from './clusters/probe.js';
@@ -56,6 +56,7 @@ import { LocalAgents } from './agents/local-agents.js';
 import { PeerMesh } from './agents/peer-mesh.js';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
+import { WorkerLink } from './workers/worker-link.js';
 
 /** Replicas may start before their database (docker compose): wait this long for it. */
 const DATABASE_WAIT_MS = 60_000;
@@ -77,6 +78,8 @@ export interface GatewayOptions {
   /** Where a generated admin password is shown; defaults to stderr. */
   announce?: (line: string) => void;
   clock?: () => number;
+  /** One of `--workers` processes (node:cluster), with its id: revocations, metrics and audit lines go through the primary. */
+  worker?: number;
 }
 
 /**
@@ -193,14 +196,39 @@ function dropStrayAgents(store: Store, agents: LocalAgents, log: Logger): void {
   }
 }
 
+/** Where audit lines go (docs/reference/configuration.md). */
+export function auditOptions(config: GatewayConfig): AuditOptions {
+  return { path: config.auditLog, maxBytes: config.auditLogMaxBytes, maxFiles: config.auditLogMaxFiles };
+}
+
+/**
+ * What `--workers` does once, in the primary, before the workers start: migrations, the first
+ * administrator, the serving certificate. Each worker then finds them done.
+ */
+export async function prepareGateway(config: GatewayConfig, log: Logger, options: Pick<GatewayOptions, 'announce'> = {}): Promise<void> {
+  const { store, revocations } = await openStore(config, log);
+  try {
+    await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
+    const tls = config.plainHttp ? undefined : await servingMaterial(config);
+    if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
+  } finally {
+    await revocations.close?.();
+    await store.close();
+  }
+}
+
 /** Starts a gateway and resolves once it listens. */
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
-  const { store, revocations } = await openStore(config, log);
+  const opened = await openStore(config, log);
+  const { store } = opened;
   await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
   const tls = config.plainHttp ? undefined : await servingMaterial(config);
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
   const metrics = new GatewayMetrics();
+  const worker = options.worker !== undefined ? new WorkerLink(metrics.registry) : undefined;
+  // Workers on SQLite pass revocations through the primary; PostgreSQL's bus reaches every process itself.
+  const revocations: RevocationBus & { close?(): Promise<void> } = worker && !config.databaseUrl ? worker.revocationBus() : opened.revocations;
   const sso = config.oidc && new OidcIdentityProvider({ config: config.oidc, store, revocations, log, clock: options.clock });
   const kubegateTokens = timedAuthenticator(new StoreTokenAuthenticator(store, options.clock), metrics.storeLookup);
   // Bearer ID tokens only with --oidc-accept-id-tokens; the cache in front serves both kinds.
@@ -235,7 +263,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const reload = event.type === 'cluster' ? clusters.refresh(event.clusterId) : event.type === 'all' ? clusters.loadAll() : undefined;
     reload?.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload clusters; they reload on the next change'));
   });
-  const audit = new AuditLog({ path: config.auditLog, maxBytes: config.auditLogMaxBytes, maxFiles: config.auditLogMaxFiles });
+  // Workers hand their batches to the primary, which alone writes (and rotates) the audit file.
+  const audit = new AuditLog({ ...auditOptions(config), forward: worker && ((batch) => worker.forwardAudit(batch)), worker: options.worker });
   const trust = proxyTrust(config.trustProxy);
   const lastUsed = new LastUsedRecorder(store, log);
   const requests = new RequestTracker();
@@ -263,6 +292,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     metricsOpen: config.metricsOpen,
     servesTls: tls !== undefined,
     metricsToken: config.metricsTokenFile ? (await readFile(config.metricsTokenFile, 'utf8')).trim() : undefined,
+    scrapeMetrics: worker && (() => worker.scrape()),
     bodyTimeoutMs: config.bodyTimeoutMs,
     builtInClusterRoles: config.builtInClusterRoles,
     login: new PasswordLogin({
@@ -315,7 +345,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   );
   const url = await listen(server.listener, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
   // Several replicas (PostgreSQL): link to the others, so an agent connected to any serves every one.
-  if (config.databaseUrl) {
+  // Not from a --workers worker: the workers share one URL, so no peer could reach a given one.
+  if (config.databaseUrl && !worker) {
     const peerUrl = (config.peerUrl ?? derivedPeerUrl(url, config.listen.host)).href.replace(/\/$/, '');
     peers = new PeerMesh({
       store,
@@ -335,6 +366,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const kubeconfigUrl = ctx.publicUrl.href.replace(/\/$/, '');
   log.info({ url, publicUrl: kubeconfigUrl, from: config.publicUrlFromListen ? 'the --listen port' : '--public-url' }, `kubegate listening on ${url}; kubeconfigs will point at ${kubeconfigUrl}`);
   health.start();
+  worker?.listening(url);
 
   return {
     server: server.listener,

@@ -51,4 +51,6 @@ export interface ApiContext {
   metricsToken: string | undefined;
   /** The ClusterRole each built-in role grants (`--owner-cluster-role` …). */
   builtInClusterRoles: BuiltInClusterRoles;
+  /** The whole gateway's metrics when it runs as `--workers` (the primary aggregates them); else `metrics.registry`'s. */
+  scrapeMetrics?: () => Promise<{ contentType: string; text: string }>;
 }

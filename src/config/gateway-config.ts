@@ -3,6 +3,7 @@
  * from it), read once here. The only place the gateway's flags and environment are read;
  * everything else gets a `GatewayConfig`.
  */
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { OIDC_SETTINGS, oidcConfigOf, type OidcConfig } from './oidc-config.js';
 import { BUILT_IN_ROLE_SETTINGS, builtInClusterRolesOf, type BuiltInClusterRoles } from '../render/rbac.js';
@@ -71,6 +72,8 @@ export interface GatewayConfig {
   http2MaxStreams: number;
   /** The ClusterRole each built-in role grants (`GET /v1/roles/rbac.yaml`). */
   builtInClusterRoles: BuiltInClusterRoles;
+  /** Gateway processes sharing the listener (node:cluster); 1 runs in this process. */
+  workers: number;
 }
 
 const count = (min: number, max?: number) => (name: string, raw: string) => parseCount(name, raw, min, max);
@@ -78,6 +81,12 @@ const count = (min: number, max?: number) => (name: string, raw: string) => pars
 function parseDatabaseUrl(name: string, raw: string): string {
   if (!/^postgres(ql)?:\/\//.test(raw)) throw new ConfigError(`${name}: only postgres:// URLs are supported`);
   return raw;
+}
+
+/** A worker count, or `auto`: one per CPU this process may use. */
+function parseWorkers(name: string, raw: string): number {
+  if (raw === 'auto') return availableParallelism();
+  return parseCount(name, raw, 1, 256);
 }
 
 function parseAdminPassword(name: string, raw: string): string {
@@ -183,6 +192,13 @@ export const SERVE_COMMAND = defineCommand({
       parse: count(1, 100_000),
     },
     ...BUILT_IN_ROLE_SETTINGS,
+    workers: {
+      flag: 'workers',
+      env: 'KUBEGATE_WORKERS',
+      default: '1',
+      help: 'gateway processes sharing the listener, one per core at most (auto: one per CPU); see docs/reference/configuration.md',
+      parse: parseWorkers,
+    },
     ...OIDC_SETTINGS,
   },
 });
@@ -238,6 +254,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     http2: v.http2,
     http2MaxStreams: v.http2MaxStreams,
     builtInClusterRoles: builtInClusterRolesOf(v),
+    workers: v.workers,
   };
 }
 

@@ -5,6 +5,10 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** How long shutdown waits for destroyed streams to report closed. */
+const CLOSE_WAIT_MS = 1_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 export class RequestTracker {
   private ordinary = 0;
   private readonly longRunning = new Set<ServerResponse | Duplex>();
@@ -49,10 +53,19 @@ export class RequestTracker {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Ends every long-running stream: clients (kubectl) re-establish them through another replica. */
-  closeStreams(): void {
-    for (const s of this.longRunning) s.destroy();
+  /**
+   * Ends every long-running stream: clients (kubectl) re-establish them through another replica.
+   * Resolves once each has emitted 'close', so their closing audit lines are written (listeners
+   * registered later on the same event, such as the exchange's, have run by then).
+   */
+  closeStreams(): Promise<void> {
+    const closing = [...this.longRunning].map((s) => {
+      const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+      s.destroy();
+      return closed;
+    });
     this.longRunning.clear();
+    return Promise.race([Promise.all(closing).then(() => {}), sleep(CLOSE_WAIT_MS)]);
   }
 
   private finished(): void {

@@ -22,7 +22,7 @@ export async function drainServer(server: GatewayServer, requests: RequestTracke
   const closed = new Promise<void>((resolve) => server.listener.close(() => resolve()));
   server.closeIdleConnections();
   await Promise.race([requests.idle(), sleep(options.timeoutMs)]);
-  requests.closeStreams();
+  const streamsClosed = requests.closeStreams();
   server.closeAllConnections();
-  await closed;
+  await Promise.all([closed, streamsClosed]);
 }

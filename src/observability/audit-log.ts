@@ -44,13 +44,22 @@ export interface AuditOptions {
   path: string | undefined;
   maxBytes: number;
   maxFiles: number;
+  /**
+   * Hands each batch to another process instead (a `--workers` worker to the primary, which
+   * alone writes and rotates the file); resolves once it was handed over.
+   */
+  forward?: (batch: string) => Promise<void>;
+  /** The `--workers` worker writing (its id goes into each line, so operators see which process served). */
+  worker?: number;
 }
 
 /** Characters of lines collected before they are written as one batch. */
 const BATCH_CHARS = 32_768;
 
 export class AuditLog {
-  private readonly dest: Destination;
+  private readonly dest: Destination | undefined;
+  /** The last batch handed to `forward`, awaited on close. */
+  private forwarded: Promise<void> = Promise.resolve();
   private size = 0;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
@@ -62,16 +71,19 @@ export class AuditLog {
   private pending: string[] = [];
   private pendingChars = 0;
   private readonly batchChars: number;
+  /** What every line starts with. */
+  private readonly marker: string;
 
   constructor(private readonly options: AuditOptions) {
     // Lines are batched up to 32 KiB and written at least every 250 ms: one write per batch
     // instead of one per request, at the price of at most that much on a crash.
-    this.dest = pino.destination({ dest: options.path ?? 1, sync: false, mkdir: true });
+    this.marker = options.worker === undefined ? '{"log":"audit",' : `{"log":"audit","worker":${options.worker},`;
+    this.dest = options.forward ? undefined : pino.destination({ dest: options.path ?? 1, sync: false, mkdir: true });
     // A small rotation size gets smaller batches, so a file stays near its limit.
     this.batchChars = options.path ? Math.min(BATCH_CHARS, Math.floor(options.maxBytes / 2)) : BATCH_CHARS;
     this.timer = setInterval(() => this.writePending(), 250);
     this.timer.unref();
-    if (options.path) {
+    if (options.path && !options.forward) {
       try {
         this.size = statSync(options.path).size;
       } catch {
@@ -86,7 +98,7 @@ export class AuditLog {
     if (this.closed) return;
     // `record` always starts with `time`, so the marker is spliced in front of it rather than
     // spreading the record into a copy on every request.
-    const line = `{"log":"audit",${JSON.stringify(record).slice(1)}\n`;
+    const line = `${this.marker}${JSON.stringify(record).slice(1)}\n`;
     this.pending.push(line);
     this.pendingChars += line.length;
     if (this.pendingChars >= this.batchChars) this.writePending();
@@ -98,17 +110,28 @@ export class AuditLog {
     const batch = this.pending.join('');
     this.pending = [];
     this.pendingChars = 0;
+    if (this.options.forward) {
+      const forward = this.options.forward;
+      this.forwarded = this.forwarded.then(() => forward(batch)).catch(() => {});
+      return;
+    }
+    this.writeBatch(batch);
+  }
+
+  /** Writes whole lines (a worker's batch, in the primary); rotates the file first when they would not fit. */
+  writeBatch(batch: string): void {
+    const dest = this.dest!;
     if (this.options.path) {
       const bytes = Buffer.byteLength(batch);
       if (this.size > 0 && this.size + bytes > this.options.maxBytes) this.rotate();
       this.size += bytes;
     }
-    this.dest.write(batch);
+    dest.write(batch);
   }
 
   private rotate(): void {
     const path = this.options.path!;
-    flush(this.dest);
+    flush(this.dest!);
     for (let i = this.options.maxFiles - 1; i >= 1; i--) {
       try {
         renameSync(i === 1 ? path : `${path}.${i - 1}`, `${path}.${i}`);
@@ -116,7 +139,7 @@ export class AuditLog {
         // Missing older files are fine.
       }
     }
-    this.dest.reopen();
+    this.dest!.reopen();
     this.size = 0;
   }
 
@@ -126,6 +149,8 @@ export class AuditLog {
     clearInterval(this.timer);
     this.writePending();
     this.closed = true;
+    await this.forwarded;
+    if (!this.dest) return;
     flush(this.dest);
     if (this.options.path) this.dest.end();
   }

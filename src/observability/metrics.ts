@@ -42,6 +42,8 @@ export class GatewayMetrics {
       help: 'Whether an agent cluster has an agent connected to any replica (1) or not (0)',
       labelNames: ['cluster'],
       registers: [this.registry],
+      // With --workers every worker reports it: the gateway's answer is whether any has an agent.
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const [cluster, up] of connected()) this.set({ cluster }, up ? 1 : 0);

@@ -1,6 +1,7 @@
 /** `loadGatewayConfig` (docs/reference/configuration.md): defaults, environment, flags, and one clear error per bad value. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { gatewayHelp, loadGatewayConfig, type GatewayConfig } from '../../src/config/gateway-config.js';
 import { ConfigError } from '../../src/errors.js';
@@ -74,6 +75,12 @@ describe('loadGatewayConfig', () => {
     ['flag given as --flag=value', ['--listen=:9000'], {}, (c) => c.listen, { host: '0.0.0.0', port: 9000 }],
     ['an empty env value counts as unset', [], { KUBEGATE_LISTEN: '', KUBEGATE_AUTH_CACHE_TTL: '' }, (c) => [c.listen.port, c.authCacheTtlMs], [8443, 10_000]],
     ['unrelated env is ignored', [], { LISTEN: 'nope', KUBEGATE_LISTENER: 'nope' }, (c) => c.listen.port, 8443],
+    ['one worker by default', [], {}, (c) => c.workers, 1],
+    ['workers from env', [], { KUBEGATE_WORKERS: '3' }, (c) => c.workers, 3],
+    ['workers auto: one per CPU', ['--workers', 'auto'], {}, (c) => c.workers, availableParallelism()],
+    ['h2 offered by default, 1000 streams per connection', [], {}, (c) => [c.http2, c.http2MaxStreams], [true, 1000]],
+    ['h2 turned off', ['--http2=false'], {}, (c) => c.http2, false],
+    ['h2 streams from env', [], { KUBEGATE_HTTP2_MAX_STREAMS_PER_CONNECTION: '250' }, (c) => c.http2MaxStreams, 250],
   ];
   for (const [what, flags, env, pick, expected] of overrides) {
     it(`reads ${what}`, () => {
@@ -123,6 +130,9 @@ describe('loadGatewayConfig', () => {
     ['a zero cache size', ['--auth-cache-size', '0'], {}, /^--auth-cache-size \(KUBEGATE_AUTH_CACHE_SIZE\): 0 is out of range/],
     ['a non-numeric cache size', [], { KUBEGATE_AUTH_CACHE_SIZE: '10k' }, /^--auth-cache-size \(KUBEGATE_AUTH_CACHE_SIZE\): "10k" is not a whole number/],
     ['an unknown log level', ['--log-level', 'verbose'], {}, /^--log-level \(KUBEGATE_LOG_LEVEL\): "verbose"/],
+    ['no workers', ['--workers', '0'], {}, /^--workers \(KUBEGATE_WORKERS\): 0 is out of range/],
+    ['a worker count that is neither a number nor auto', [], { KUBEGATE_WORKERS: 'many' }, /^--workers \(KUBEGATE_WORKERS\): "many" is not a whole number/],
+    ['a bad --http2 value', ['--http2=maybe'], {}, /^--http2 \(KUBEGATE_HTTP2\): "maybe" is not a boolean/],
   ];
   for (const [what, flags, env, message] of errors) {
     it(`refuses ${what} with a ConfigError naming the flag`, () => {

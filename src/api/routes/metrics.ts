@@ -28,6 +28,13 @@ export function metricsRoutes(ctx: ApiContext): Router {
   const r = Router();
   r.get('/metrics', async (req, res) => {
     await authorizeScrape(ctx, req);
+    if (ctx.scrapeMetrics) {
+      const whole = await ctx.scrapeMetrics().catch((err: unknown) => {
+        throw new GatewayError('ServiceUnavailable', `the workers' metrics could not be gathered: ${(err as Error).message}`);
+      });
+      res.type(whole.contentType).send(whole.text);
+      return;
+    }
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
   return r;

@@ -1,0 +1,153 @@
+/**
+ * `kubegate serve --workers 2` (issue 19), the built CLI on the embedded SQLite store in front of
+ * the kube-apiserver double: both workers serve, a revocation or a new cluster made through one
+ * holds in the other for the very next request, `/metrics` counts the whole gateway, the audit
+ * file is one file holding both workers' lines, and SIGTERM drains every worker.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
+import { call, createUser, login } from '../support/gateway.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const ADMIN_PASSWORD = 'admin-password-1';
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  agent: Agent;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `kubegate serve --workers 2`; resolves once every worker listens. */
+async function serveWorkers(dir: string, workers: number): Promise<Served> {
+  const args = ['bin/kubegate', 'serve', '--workers', String(workers), '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--admin-password', ADMIN_PASSWORD, '--shutdown-grace', '0s', '--shutdown-timeout', '5s', '--audit-log', join(dir, 'audit.log')];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c) => {
+      stdout += c;
+      const line = stdout.split('\n').find((l) => l.includes('listening with every worker'));
+      if (line) resolve(JSON.parse(line).url);
+    });
+    void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+  const ca = await readFile(join(dir, 'certs', 'ca.crt'), 'utf8');
+  // No keep-alive: every request is a new connection, which node:cluster hands to the next worker.
+  return { child, url, agent: new Agent({ ca, keepAlive: false }), stdout: () => stdout, exited };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The audit file's lines once `check` holds (the primary writes batches every 250 ms). */
+async function auditWhere(path: string, check: (lines: any[]) => boolean): Promise<any[]> {
+  for (let i = 0; i < 500; i++) {
+    const lines = (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    if (check(lines)) return lines;
+    await wait(20);
+  }
+  assert.fail('audit lines did not arrive');
+}
+
+describe('kubegate serve --workers 2', () => {
+  let dir: string;
+  let double: KubeDouble;
+  let gw: Served;
+  let adminToken: string;
+  let alice: { token: string; tokenId: string };
+  const base = '/k8s/clusters/double';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kubegate-workers-'));
+    double = await startKubeDouble();
+    gw = await serveWorkers(dir, 2);
+    adminToken = await login(gw, 'admin', ADMIN_PASSWORD);
+    const registered = await call(gw, 'POST', '/v1/clusters', {
+      token: adminToken,
+      body: { id: 'double', server: double.url, caData: Buffer.from(double.caPem).toString('base64'), credential: { token: double.gatewayToken } },
+    });
+    assert.equal(registered.status, 201, registered.text);
+    await createUser(gw, adminToken, { username: 'alice', password: 'alice-password' });
+    const member = await call(gw, 'PUT', '/v1/clusters/double/members', { token: adminToken, body: { principal: 'user:alice', role: 'member' } });
+    assert.equal(member.status, 200, member.text);
+    const res = await call(gw, 'POST', '/v1/login', { body: { username: 'alice', password: 'alice-password' } });
+    alice = res.body;
+  });
+  after(async () => {
+    if (gw.child.exitCode === null) gw.child.kill('SIGKILL');
+    gw.agent.destroy();
+    await double.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves from both workers, and writes their audit lines into one file', async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await call(gw, 'GET', `${base}/api`, { token: alice.token })).status, 200);
+    const lines = await auditWhere(join(dir, 'audit.log'), (ls) => ls.filter((l) => l.kind === 'proxy').length >= 10);
+    assert.deepEqual(new Set(lines.filter((l) => l.kind === 'proxy').map((l) => l.worker)), new Set([1, 2]));
+  });
+
+  it("reports the whole gateway's metrics, whichever worker answers the scrape", async () => {
+    const total = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('kubegate_proxy_requests_total{'))
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    const before = total((await call(gw, 'GET', '/metrics', { token: adminToken })).text);
+    for (let i = 0; i < 6; i++) await call(gw, 'GET', `${base}/api`, { token: alice.token });
+    // Two scrapes: one of them lands on each worker, and both count all six.
+    for (let i = 0; i < 2; i++) assert.equal(total((await call(gw, 'GET', '/metrics', { token: adminToken })).text) - before, 6);
+  });
+
+  it('a cluster registered through one worker is served by the other at once', async () => {
+    const registered = await call(gw, 'POST', '/v1/clusters', {
+      token: adminToken,
+      body: { id: 'second', server: double.url, caData: Buffer.from(double.caPem).toString('base64'), credential: { token: double.gatewayToken } },
+    });
+    assert.equal(registered.status, 201, registered.text);
+    await call(gw, 'PUT', '/v1/clusters/second/members', { token: adminToken, body: { principal: 'user:alice', role: 'member' } });
+    for (let i = 0; i < 6; i++) assert.equal((await call(gw, 'GET', '/k8s/clusters/second/api', { token: alice.token })).status, 200);
+  });
+
+  it('a token revoked through one worker is refused by every worker for the very next request, although both cached it', async () => {
+    // Both workers hold a cached verdict for the token (10 s by default).
+    for (let i = 0; i < 6; i++) assert.equal((await call(gw, 'GET', `${base}/api`, { token: alice.token })).status, 200);
+    // The revocation reaches the primary before the answer does, and the primary passes it on
+    // before it hands any later connection to a worker: no wait is needed.
+    assert.equal((await call(gw, 'POST', '/v1/logout', { token: alice.token })).status, 204);
+    for (let i = 0; i < 6; i++) assert.equal((await call(gw, 'GET', `${base}/api`, { token: alice.token })).status, 401);
+  });
+
+  it('SIGTERM drains every worker: open watches end, and the primary exits 0 once all have', async () => {
+    const { token } = (await call(gw, 'POST', '/v1/login', { body: { username: 'alice', password: 'alice-password' } })).body;
+    const watches = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<{ closed: Promise<void> }>((resolve, reject) => {
+            const r = request(new URL(`${base}/api/v1/namespaces/default/configmaps?watch=true`, gw.url), { agent: gw.agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+              assert.equal(res.statusCode, 200);
+              res.resume();
+              resolve({ closed: new Promise<void>((done) => res.once('close', () => done())) });
+            });
+            r.on('error', reject);
+            r.end();
+          }),
+      ),
+    );
+    gw.child.kill('SIGTERM');
+    await Promise.all(watches.map((w) => w.closed));
+    assert.equal(await gw.exited, 0);
+    assert.match(gw.stdout(), /"worker":1,"signal":"SIGTERM","msg":"shutting down"/);
+    assert.match(gw.stdout(), /"worker":2,"signal":"SIGTERM","msg":"shutting down"/);
+    const lines = await auditWhere(join(dir, 'audit.log'), (ls) => ls.filter((l) => l.verb === 'watch' && l.stage === 'end').length === 2);
+    assert.deepEqual(new Set(lines.filter((l) => l.verb === 'watch' && l.stage === 'end').map((l) => l.worker)), new Set([1, 2]));
+  });
+});
