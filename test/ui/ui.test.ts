@@ -370,7 +370,7 @@ describe('web UI in a real browser', () => {
     await page.locator('tr[data-principal="user:alice"]').waitFor();
     await page.getByLabel('Kind').selectOption('group');
     await page.getByLabel('Name').fill('qa');
-    await page.getByLabel('Role').selectOption('owner');
+    await page.getByLabel('Role', { exact: true }).selectOption('owner');
     await page.getByRole('button', { name: 'Add member' }).click();
     await page.locator('tr[data-principal="group:qa"]').waitFor();
     await shot(page, 'members');

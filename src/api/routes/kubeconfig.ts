@@ -33,7 +33,8 @@ export function kubeconfigRoutes(ctx: ApiContext): Router {
       kind: 'kubeconfig',
       userId: me.userId,
       clusterId: cluster.id,
-      description: `kubeconfig download for cluster ${cluster.name}`,
+      // The Tokens page reads this as "kubeconfig for <name>, downloaded <local time>".
+      description: `kubeconfig for ${cluster.name} downloaded ${new Date().toISOString()}`,
     });
     const revoked: string[] = [];
     for (const t of earlier) {

@@ -11,6 +11,7 @@ import { settingsPage } from './pages/settings.js';
 import { forbiddenPage } from './pages/forbidden.js';
 import { notFoundPage } from './pages/not-found.js';
 import { adminMembersPage } from './pages/admin-members.js';
+import { rolesPage } from './pages/roles.js';
 
 const ROUTES = [
   { path: /^\/clusters$/, page: clustersPage },
@@ -19,6 +20,7 @@ const ROUTES = [
   { path: /^\/admin\/users$/, page: usersPage, admin: true },
   { path: /^\/admin\/clusters$/, page: adminClustersPage, admin: true },
   { path: /^\/admin\/members$/, page: adminMembersPage, admin: true },
+  { path: /^\/admin\/roles$/, page: rolesPage, admin: true },
   { path: /^\/admin\/settings$/, page: settingsPage, admin: true },
 ];
 
@@ -30,6 +32,7 @@ const ADMIN_NAV = [
   ['#/admin/users', 'Users'],
   ['#/admin/clusters', 'Manage clusters'],
   ['#/admin/members', 'Members'],
+  ['#/admin/roles', 'Roles'],
   ['#/admin/settings', 'Settings'],
 ];
 

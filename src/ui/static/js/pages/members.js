@@ -1,14 +1,31 @@
 import { api } from '../api.js';
 import { announce, errorBox, field, h, heading } from '../dom.js';
 
-/** Members of one cluster (admins and the cluster's owners): add or remove user/group principals. */
+/** What each built-in role means here; custom roles say which ClusterRole they grant. */
+const BUILT_IN = { owner: 'Owner: manages members', member: 'Member', viewer: 'Viewer' };
+
+const roleLabel = (r) => `${BUILT_IN[r.name] ?? r.name} (${r.clusterRole} in the cluster)`;
+
+/** The role choices, `selected` chosen. */
+const roleOptions = (roles, selected) => roles.map((r) => h('option', { value: r.name, selected: r.name === selected }, roleLabel(r)));
+
+/**
+ * Members of one cluster (admins and the cluster's owners): add or remove user/group principals,
+ * and choose each one's role; a role reaches the cluster as group kubegate:role:<role>.
+ */
 export async function membersPage({ main, params: [clusterId] }) {
   document.title = `Members of ${clusterId} · kubegate`;
   const error = errorBox();
   const list = h('section');
+  let roles = [];
+  try {
+    roles = (await api('GET', '/v1/roles')).items;
+  } catch (e) {
+    error.show(e.message);
+  }
   const kind = h('select', { name: 'kind' }, h('option', { value: 'user' }, 'User'), h('option', { value: 'group' }, 'Group'));
   const principal = h('input', { type: 'text', name: 'principal', required: true, spellcheck: 'false', autocomplete: 'off' });
-  const role = h('select', { name: 'role' }, h('option', { value: 'member' }, 'Member (can reach the cluster)'), h('option', { value: 'owner' }, 'Owner (also manages members)'));
+  const role = h('select', { name: 'role' }, roleOptions(roles, 'member'));
   const addError = errorBox();
   const form = h(
     'form',
@@ -35,13 +52,29 @@ export async function membersPage({ main, params: [clusterId] }) {
   );
   main.append(
     heading(`Members of ${clusterId}`),
-    h('p', { class: 'muted' }, 'Members can download a kubeconfig for this cluster and reach it as themselves. Removing one ends their access at once.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Members can download a kubeconfig for this cluster and reach it as themselves, with one group kubegate:role:<role> per role they hold here; what a role may do in the cluster is its ClusterRole (kubegate render rbac). Changes take effect at once, without a new kubeconfig.',
+    ),
     error.el,
     list,
     h('h2', {}, 'Add a member'),
     form,
     addError.el,
   );
+
+  async function changeRole(member, select) {
+    error.clear();
+    try {
+      await api('PUT', `/v1/clusters/${clusterId}/members`, { principal: member.principal, role: select.value });
+      announce(`${member.principal} is now ${select.value}`);
+      member.role = select.value;
+    } catch (e) {
+      select.value = member.role;
+      error.show(e.message);
+    }
+  }
 
   async function remove(member) {
     if (!confirm(`Remove ${member.principal} from ${clusterId}?`)) return;
@@ -75,7 +108,15 @@ export async function membersPage({ main, params: [clusterId] }) {
               'tr',
               { 'data-principal': m.principal },
               h('td', { class: 'mono' }, m.principal),
-              h('td', {}, m.role),
+              h(
+                'td',
+                {},
+                (() => {
+                  const known = roles.some((r) => r.name === m.role);
+                  const select = h('select', { 'aria-label': `Role of ${m.principal}`, onchange: () => changeRole(m, select) }, known ? null : h('option', { value: m.role, selected: true }, m.role), roleOptions(roles, m.role));
+                  return select;
+                })(),
+              ),
               h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${m.principal}`, onclick: () => remove(m) }, 'Remove')),
             ),
           ),
