@@ -221,7 +221,6 @@ export async function prepareGateway(config: GatewayConfig, log: Logger, options
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const opened = await openStore(config, log);
   const { store } = opened;
-  await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
   const tls = config.plainHttp ? undefined : await servingMaterial(config);
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
 
@@ -344,6 +343,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     },
   );
   const url = await listen(server.listener, config.listen, { settingName: settingName(SERVE_COMMAND.settings.listen), secure: tls !== undefined });
+  // Only once the port is ours (issue 15, bug 6): a start that fails before (the port taken, a bad
+  // certificate) must not have used up the one showing of a generated password.
+  await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
   // Several replicas (PostgreSQL): link to the others, so an agent connected to any serves every one.
   // Not from a --workers worker: the workers share one URL, so no peer could reach a given one.
   if (config.databaseUrl && !worker) {
