@@ -239,7 +239,7 @@ describe('web UI in a real browser', () => {
     await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
     await page.getByLabel('Description').fill('ci pipeline');
     await page.getByLabel('Lifetime').selectOption({ label: '1 day' });
-    await page.getByLabel('Cluster').selectOption('double');
+    await page.getByLabel('Cluster', { exact: true }).selectOption('double');
     await page.getByRole('button', { name: 'Create token' }).click();
     const secretField = page.getByRole('textbox', { name: 'New token' });
     await secretField.waitFor();

@@ -17,8 +17,11 @@ const ISO = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z\b/g;
 export function describeToken(t) {
   const text = (t.description ?? '').trim();
   if (!text) return t.kind === 'session' ? 'a login (web UI or kubectl)' : '';
+  // A download's token: which cluster, and when it was downloaded (in the reader's time zone).
+  const download = t.kind === 'kubeconfig' && /^kubeconfig (?:download )?for (?:cluster )?(\S+)/.exec(text);
+  if (download) return `kubeconfig for ${download[1]}, downloaded ${when(t.createdAt)}`;
   // The gateway writes instants as ISO 8601 (UTC); people read them in their own time zone.
-  return text.replace(/^(kubeconfig for \S+) downloaded /, '$1, downloaded ').replace(ISO, (iso) => when(iso));
+  return text.replace(ISO, (iso) => when(iso));
 }
 
 /** The user's tokens: list, create (the secret shown once), revoke. */
