@@ -164,7 +164,7 @@ describe('long-running requests over HTTP/2', () => {
       for (const w of upstream.watches) assert.equal(w.httpVersion, '2.0');
       // Repeated header lines stay separate fields: kube-apiserver reads one group per line.
       const groups = upstream.watches[0]!.rawHeaders.filter((_, i, all) => i % 2 === 1 && all[i - 1]!.toLowerCase() === 'impersonate-group');
-      assert.deepEqual(groups.sort(), [AUTHENTICATED_GROUP, 'devs'].sort());
+      assert.deepEqual(groups.sort(), [AUTHENTICATED_GROUP, 'devs', 'kubegate:role:member'].sort());
 
       // Events arrive as the upstream writes them, each on its own watch.
       upstream.watches[1]!.res.write('{"type":"ADDED","object":{"metadata":{"name":"one"}}}\n');
