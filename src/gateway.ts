@@ -43,6 +43,8 @@ import { GatewayMetrics } from './observability/metrics.js';
 import { ClusterHealth } from './clusters/health.js';
 import { probeCluster } from './clusters/probe.js';
 import { PROXY_PREFIX } from './proxy/cluster-path.js';
+import { OpenStreams } from './proxy/open-streams.js';
+import { streamRevoker } from './auth/stream-revocation.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -252,9 +254,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   metrics.observeClusterHealth(() => health.states());
   // An agent connecting (or reporting a new API address) is probed at once, not at the next round.
   agents.on('change', (id: string) => void health.check(id));
+  const openStreams = new OpenStreams();
+  const endRevokedStreams = streamRevoker(openStreams, store, log, options.clock);
   revocations.subscribe((event) => {
     metrics.revocations.inc({ type: event.type });
     cache.evict(event);
+    endRevokedStreams(event);
     // A rotated agent token disconnects the agents that used it; a deleted cluster, its agents.
     if (event.type === 'token') localAgents.drop((s) => s.tokenId === event.tokenId);
     if (event.type === 'cluster' || event.type === 'all') dropStrayAgents(store, localAgents, log);
@@ -311,6 +316,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     observers: { audit, metrics, trust, health },
     requests,
     log,
+    openStreams,
   });
   const app = createApiApp(ctx, [uiRoutes(ctx)]);
   const server = createGatewayServer(

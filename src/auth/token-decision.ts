@@ -64,6 +64,15 @@ export function refused(reason: TokenFailure): AuthResult {
  */
 export function decide(presented: ParsedToken, subject: TokenSubject | undefined, now: number, clusterId?: string): AuthResult {
   if (!subject || !secretMatches(presented.id, presented.secret, subject.token.secretHash)) return REFUSED.unknown;
+  return judge(subject, now, clusterId);
+}
+
+/**
+ * The decision for a token whose secret already matched (once, when it was presented): what
+ * the source holds about it now. Open streams are judged again with it after a revocation.
+ */
+export function judge(subject: TokenSubject | undefined, now: number, clusterId?: string): AuthResult {
+  if (!subject) return REFUSED.unknown;
   const { token: t, user } = subject;
   if (t.expiresAt !== null && t.expiresAt <= now) return REFUSED.expired;
   const token: TokenInfo = { id: t.id, kind: t.kind, clusterId: t.clusterId, expiresAt: t.expiresAt };

@@ -31,6 +31,8 @@ export interface AuditRecord {
   subresource?: string | undefined;
   status?: number | undefined;
   reason?: string | undefined;
+  /** Why the gateway ended an open stream (a revocation: `token revoked`, `user disabled`, …). */
+  revoked?: string | undefined;
   bytes?: number | undefined;
   durationMs?: number | undefined;
   clientAddress?: string | undefined;

@@ -35,6 +35,8 @@ export class ProxyExchange {
   info: RequestInfo | undefined;
   status = 0;
   reason: string | undefined;
+  /** Set when the gateway ended this stream after a revocation: why. */
+  revoked: string | undefined;
   bytes = 0;
   private sentAt = 0;
   /** Only clusters a request reached label metrics: ids in refused paths are attacker-chosen. */
@@ -117,6 +119,7 @@ export class ProxyExchange {
       subresource: info?.subresource || undefined,
       status: stage === 'start' ? undefined : this.status,
       reason: this.reason,
+      ...(this.revoked ? { revoked: this.revoked } : {}),
       bytes: stage === 'start' ? undefined : this.bytes,
       durationMs: stage === 'start' ? undefined : Math.round((performance.now() - this.started) * 100) / 100,
       clientAddress: this.clientAddress,

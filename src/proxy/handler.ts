@@ -30,6 +30,7 @@ import { forward } from './forward.js';
 import { IMPERSONATION_CACHE_TTL_MS, ImpersonationChecker, requestedIdentity } from './checked-impersonation.js';
 import { impersonate } from './impersonate.js';
 import { requestInfo } from './request-info.js';
+import type { OpenStreams } from './open-streams.js';
 import { ProxyScope } from './scope.js';
 import { stripClientIdentity } from './strip-headers.js';
 import { tunnel } from './tunnel.js';
@@ -128,6 +129,8 @@ export interface ProxyDeps extends StageDeps {
   requests: RequestTracker;
   log: Logger;
   upstream?: Upstream;
+  /** Long-running requests by whom they run for, so revocations end them (open-streams.ts). */
+  openStreams?: OpenStreams;
 }
 
 export interface ProxyHandler {
@@ -148,6 +151,22 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     return target;
   }
 
+  /** A long-running request ends when a revocation takes away what let it in. */
+  function watchRevocation(scope: ProxyScope, stream: Duplex | ServerResponse): void {
+    if (!deps.openStreams) return;
+    const exchange = scope.exchange;
+    const remove = deps.openStreams.add({
+      user: scope.user,
+      clusterId: scope.clusterId,
+      end(why) {
+        exchange.revoked = why;
+        exchange.reason = 'Revoked';
+        stream.destroy();
+      },
+    });
+    stream.once('close', remove);
+  }
+
   function refused(exchange: ProxyExchange, err: unknown, render: () => GatewayError): void {
     const rendered = render();
     exchange.failed(rendered);
@@ -161,8 +180,12 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       // 'close' fires once: `on` spares the wrapper `once` allocates on every request.
       res.on('close', () => exchange.finish());
       try {
-        const target = await prepare(new ProxyScope(req, exchange));
-        if (target.longRunning) deps.requests.markLongRunning(res);
+        const scope = new ProxyScope(req, exchange);
+        const target = await prepare(scope);
+        if (target.longRunning) {
+          deps.requests.markLongRunning(res);
+          watchRevocation(scope, res);
+        }
         await upstream.forward({ req, res, target, exchange });
       } catch (err) {
         // A refused request's body is never read: answer at once and close, rather than drain
@@ -178,7 +201,10 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       deps.requests.trackTunnel(socket);
       socket.once('close', () => exchange.finish());
       try {
-        await upstream.tunnel({ req, socket, head, target: await prepare(new ProxyScope(req, exchange)), exchange });
+        const scope = new ProxyScope(req, exchange);
+        const target = await prepare(scope);
+        watchRevocation(scope, socket);
+        await upstream.tunnel({ req, socket, head, target, exchange });
       } catch (err) {
         refused(exchange, err, () => writeStatusToSocket(socket, err));
       }

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { LISTENER_APPLICATION_NAME } from '../../src/auth/pg-revocation-bus.js';
@@ -85,6 +86,26 @@ describe('revocation across two replicas', () => {
     const res = await call(a, 'DELETE', `/v1/clusters/${world.clusterId}/members/user:carol`, { token: world.adminToken });
     assert.equal(res.status, 204, res.text);
     await refusedOnB(carol.token, 403);
+  });
+
+  it('a watch open through B ends within 1 s of its token being deleted through A (issue 14)', async () => {
+    const dave = await memberUser(world, { username: 'wanda' });
+    const watch = request(new URL(`/k8s/clusters/${world.clusterId}/api/v1/namespaces/default/configmaps?watch=true`, b.url), { agent: b.agent, headers: { Authorization: `Bearer ${dave.token}` } });
+    const closed = new Promise<void>((resolve) => {
+      watch.on('response', (res) => {
+        res.resume();
+        res.on('close', () => resolve());
+      });
+      watch.on('error', () => resolve());
+    });
+    const answered = new Promise((resolve) => watch.once('response', resolve));
+    watch.end();
+    await answered;
+    const deleted = await call(a, 'DELETE', `/v1/tokens/${dave.tokenId}`, { token: world.adminToken });
+    assert.equal(deleted.status, 204);
+    const ended = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(r, WITHIN_MS, false))]);
+    assert.equal(ended, true, 'B ended the watch within 1 s');
+    assert.ok(b.logs.some((l) => l.includes('ended an open stream after a revocation') && l.includes('token revoked')));
   });
 
   it("a webhook long-polling B's sync feed wakes for a token created through A", async () => {
