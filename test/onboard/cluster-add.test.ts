@@ -141,6 +141,15 @@ describe('kubegate cluster add', { timeout: 240_000 }, () => {
     assert.equal(double.requests.find((q) => q.path.includes('selfsubjectreviews'))?.authenticatedAs?.username, SA_USER);
   });
 
+  it('--server replaces the kubeconfig\'s URL for the gateway (the cluster as the gateway reaches it)', async () => {
+    const { double, kubeconfig } = await cluster('via');
+    const server = `https://localhost:${double.port}`;
+    const r = await add(kubeconfig, ['--id', 'via', '--server', server]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((await call(gw, 'GET', '/v1/clusters/via', { token: admin })).body.server, server);
+    assert.match(r.stdout, /\nCluster via: Active /);
+  });
+
   it('the double reads kubectl create token\'s protobuf TokenRequest: duration and audience arrive, and the token authenticates', async () => {
     const { kubeconfig } = await cluster('tr', { tokenController: false });
     const sa = await kubectl(kubeconfig, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: 'default' } }) });
