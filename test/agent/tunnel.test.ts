@@ -11,7 +11,7 @@ import { request, Agent } from 'node:https';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { GATEWAY_USER } from '../kube-double/index.js';
-import { kubectl, kubectlUntil } from '../support/cluster.js';
+import { kubectl, kubectlUntil, watchReceived } from '../support/cluster.js';
 import { call } from '../support/gateway.js';
 import { pollUntil } from '../scaleout/support.js';
 import { startAgentWorld, waitForState, type AgentWorld } from './support.js';
@@ -55,7 +55,7 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     assert.match(ns.stdout, /namespace\/kube-system/);
 
     const watch = kubectlUntil(kubeconfig, ['get', 'configmaps', '-w', '-o', 'name'], /configmap\/through-agent/, 15_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await watchReceived(() => w.cluster.requests(), 'configmaps', 15_000);
     const created = await kubectl(kubeconfig, ['create', 'configmap', 'through-agent', '--from-literal=k=v']);
     assert.equal(created.code, 0, created.stderr);
     await watch.matched;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { createCa } from '../../src/tls/certificates.js';
 import { call, startTestGateway } from '../support/gateway.js';
-import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
+import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, watchReceived, type ProxyWorld } from '../support/cluster.js';
 import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,9 +43,12 @@ describe('cluster faults', () => {
   });
 
   it('ends a watch cleanly when the cluster goes away mid-stream', async () => {
+    let established!: () => void;
+    const open = new Promise<void>((resolve) => (established = resolve));
     const ended = new Promise<string>((resolve) => {
       const r = request(new URL('/k8s/clusters/flaky/api/v1/namespaces/default/configmaps?watch=true', world.gw.url), { agent: world.gw.agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
         assert.equal(res.statusCode, 200);
+        established();
         res.resume();
         res.on('end', () => resolve('end'));
         res.on('close', () => resolve('close'));
@@ -54,7 +57,8 @@ describe('cluster faults', () => {
       r.on('error', () => resolve('request error'));
       r.end();
     });
-    await wait(300);
+    // Cut only once the watch's answer has started (its headers are in).
+    await open;
     await relay.cut();
     assert.ok(['end', 'close', 'error'].includes(await ended));
     await relay.restore();
@@ -82,15 +86,16 @@ describe('gateway restart during watches', () => {
     const watch = kubectlUntil(kubeconfig, ['get', 'configmaps', '-w', '-o', 'name'], /never-matches/, 20_000);
     const exited = new Promise<number | null>((resolve) => watch.child.on('exit', (code) => resolve(code)));
     watch.matched.catch(() => {});
-    await wait(800);
+    await watchReceived(() => world.double.requests, 'configmaps');
     await world.gw.close();
     const code = await Promise.race([exited, wait(10_000).then(() => 'hung' as const)]);
     assert.notEqual(code, 'hung', 'kubectl noticed the end of its watch');
 
     const again = await startTestGateway(['--listen', `127.0.0.1:${port}`], { dir: world.gw.dir });
     try {
+      world.double.clearRequests();
       const w2 = kubectlUntil(kubeconfig, ['get', 'configmaps', '-w', '-o', 'name'], /configmap\/after-restart/);
-      await wait(700);
+      await watchReceived(() => world.double.requests, 'configmaps');
       const created = await kubectl(kubeconfig, ['create', 'configmap', 'after-restart']);
       assert.equal(created.code, 0, created.stderr);
       await w2.matched;

@@ -1,7 +1,7 @@
 /** Everyday kubectl work through the gateway against the kube-apiserver double (docs/reference/api.md, identity.md). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
+import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, watchReceived, type ProxyWorld } from '../support/cluster.js';
 
 describe('kubectl through the gateway', () => {
   let world: ProxyWorld;
@@ -36,8 +36,8 @@ describe('kubectl through the gateway', () => {
 
   it('watches: an object created while watching appears', async () => {
     const watch = kubectlUntil(kubeconfig, ['get', 'configmaps', '-w', '-o', 'name'], /configmap\/watched/);
-    // Let the watch start before creating the object.
-    await new Promise((r) => setTimeout(r, 700));
+    // Create the object only once the watch (after kubectl's list) has reached the cluster.
+    await watchReceived(() => world.double.requests, 'configmaps');
     const created = await kubectl(kubeconfig, ['create', 'configmap', 'watched']);
     assert.equal(created.code, 0, created.stderr);
     try {

@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { call } from '../support/gateway.js';
 import { memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
+import { rawExchange } from '../hostile/raw-http.js';
 
 interface Raw {
   status: number;
@@ -187,8 +188,10 @@ describe('proxy security', () => {
     const big = 'x'.repeat(60 * 1024);
     const ok = await rawRequest(world, `${base()}/api`, ['Authorization', `Bearer ${alice.token}`, 'X-Big', big]);
     assert.equal(ok.status, 200);
-    const tooBig = await rawRequest(world, `${base()}/api`, ['Authorization', `Bearer ${alice.token}`, 'X-Big', big + 'y'.repeat(8 * 1024)]).catch(() => ({ status: 431 }) as Raw);
+    // Raw bytes: the gateway answers before the block ends and closes, which a Node client may report as a reset instead.
+    const tooBig = await rawExchange(Number(new URL(world.gw.url).port), world.gw.caPem!, `GET ${base()}/api HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.token}\r\nX-Big: ${big}${'y'.repeat(8 * 1024)}\r\n\r\n`);
     assert.equal(tooBig.status, 431);
+    assert.equal(JSON.parse(tooBig.body).reason, 'RequestHeaderFieldsTooLarge');
   });
 
   it('answers 503 Status when the cluster is unreachable', async () => {

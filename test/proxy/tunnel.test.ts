@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { connect, type TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import { memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
+import { call } from '../support/gateway.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,6 +132,58 @@ describe('upgrade tunnel', () => {
     assert.equal(JSON.parse(body.toString()).reason, 'Unauthorized');
     socket.destroy();
   });
+
+  /** Reads the refusal's `Status` after its head; the gateway closes the socket after it. */
+  const statusAfter = async (socket: TLSSocket, head: string, rest: Buffer<ArrayBufferLike>) =>
+    JSON.parse((await readBytes(socket, Number(/Content-Length: (\d+)/i.exec(head)![1]), rest)).toString());
+  const execLines = (token: string) => [
+    `Authorization: Bearer ${token}`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Protocol: v5.channel.k8s.io',
+  ];
+  const execPath = () => `${base()}/api/v1/namespaces/default/pods/web-0/exec?command=whoami&stdout=true`;
+
+  it('an upgrade asking for an identity the cluster does not let alice take: 403 on the socket, and no upgrade reaches the cluster', async () => {
+    world.double.clearRequests();
+    const { socket, head, rest } = await rawUpgrade(world, execPath(), [...execLines(alice.token), 'Impersonate-User: root', 'Impersonate-Group: system:masters']);
+    assert.match(head, /^HTTP\/1\.1 403 /);
+    const status = await statusAfter(socket, head, rest);
+    assert.deepEqual([status.kind, status.reason, status.code], ['Status', 'Forbidden', 403]);
+    socket.destroy();
+    assert.deepEqual(world.double.requests.filter((r) => r.upgrade), [], 'no upgrade reached the cluster');
+    // What did reach it: only alice's own access reviews, asked as alice.
+    for (const r of world.double.requests) {
+      assert.match(r.path, /selfsubjectaccessreviews/);
+      assert.equal(r.effective?.username, 'alice');
+    }
+  });
+
+  it('an upgrade to an unreachable cluster: 503 on the socket, never a 101', async () => {
+    const registered = await call(world.gw, 'POST', '/v1/clusters', { token: world.adminToken, body: { id: 'down', server: 'https://127.0.0.1:1', credential: { token: 'x' } } });
+    assert.equal(registered.status, 201, registered.text);
+    await call(world.gw, 'PUT', '/v1/clusters/down/members', { token: world.adminToken, body: { principal: 'user:alice', role: 'member' } });
+    const { socket, head, rest } = await rawUpgrade(world, '/k8s/clusters/down/api/v1/namespaces/default/pods/web-0/exec?command=ls&stdout=true', execLines(alice.token));
+    assert.match(head, /^HTTP\/1\.1 503 /);
+    const status = await statusAfter(socket, head, rest);
+    assert.equal(status.reason, 'ServiceUnavailable');
+    assert.match(status.message, /cluster "down" is unreachable \(ECONNREFUSED\)/);
+    socket.destroy();
+
+    // And an agent token (the webhook's and agent's credential) reaches no cluster: 403 for requests and upgrades.
+    const agentToken = registered.body.agentToken as string;
+    const plain = await call(world.gw, 'GET', `${base()}/api/v1/namespaces/default/pods`, { token: agentToken });
+    assert.equal(plain.status, 403);
+    assert.equal(plain.body.message, 'agent tokens cannot be used to reach a cluster');
+    world.double.clearRequests();
+    const upgrade = await rawUpgrade(world, execPath(), execLines(agentToken));
+    assert.match(upgrade.head, /^HTTP\/1\.1 403 /);
+    assert.equal((await statusAfter(upgrade.socket, upgrade.head, upgrade.rest)).message, 'agent tokens cannot be used to reach a cluster');
+    upgrade.socket.destroy();
+    assert.deepEqual(world.double.requests, [], 'nothing reached the cluster');
+  });
 });
 
 describe('upgrade refused by the cluster', () => {
@@ -151,12 +204,14 @@ describe('upgrade refused by the cluster', () => {
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
       'Sec-WebSocket-Protocol: v5.channel.k8s.io',
     ]);
-    assert.match(head, /^HTTP\/1.1 (403|400) /);
+    // Exactly what the double sent: its 403 Status, relayed.
+    assert.match(head, /^HTTP\/1\.1 403 /);
     const text = await new Promise<string>((resolve) => {
       let t = rest.toString();
       socket.on('data', (c) => (t += c));
       socket.on('close', () => resolve(t));
     });
-    assert.equal(JSON.parse(text).kind, 'Status');
+    const status = JSON.parse(text);
+    assert.deepEqual([status.kind, status.reason, status.code, status.message], ['Status', 'Forbidden', 403, 'upgrade refused by the kube-apiserver test double (refuseUpgrades)']);
   });
 });

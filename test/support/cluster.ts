@@ -90,3 +90,21 @@ export function kubectl(kubeconfig: string, args: string[], options: { input?: s
 export function kubectlUntil(kubeconfig: string, args: string[], match: RegExp, timeoutMs = 10_000) {
   return runUntil(KUBECTL, ['--kubeconfig', kubeconfig, ...args], kubectlEnv(), match, timeoutMs);
 }
+
+/**
+ * Resolves once the cluster has received a watch of `resource` (kubectl `get -w` lists first, then
+ * watches from the list's resourceVersion): an object created after this appears in the watch,
+ * never in the initial list. An event to wait for, instead of a sleep.
+ */
+export async function watchReceived(requests: () => RecordedRequestLike[] | Promise<RecordedRequestLike[]>, resource: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const seen = (r: RecordedRequestLike) => r.path.includes(`/${resource}?`) && /[?&]watch=(true|1)\b/.test(r.path);
+  while (!(await requests()).some(seen)) {
+    if (Date.now() > deadline) throw new Error(`no watch of ${resource} reached the cluster within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface RecordedRequestLike {
+  path: string;
+}
