@@ -89,3 +89,13 @@ export class KeyRing implements CredentialSealer {
     return stored === 'null' || stored.startsWith(`"${PREFIX}${this.activeKeyId}:`);
   }
 }
+
+/** A shared secret (`gateway_secrets`) as stored: sealed like a credential, with `secret:<name>` as its AAD. */
+export function sealSecret(sealer: CredentialSealer, name: string, value: string): string {
+  return sealer.activeKeyId === undefined ? value : sealer.seal(JSON.stringify(value), `secret:${name}`);
+}
+
+/** A stored shared secret in clear; one an older version stored in clear reads as it is. */
+export function openSecret(sealer: CredentialSealer, name: string, stored: string): string {
+  return isSealed(stored) ? (JSON.parse(sealer.open(stored, `secret:${name}`)) as string) : stored;
+}

@@ -105,6 +105,8 @@ export const SQL = {
     'remove_replicas',
     'delete from gateway_replicas where ($1::text is null or id = $1) and ($2::bigint is null or heartbeat_at < $2)',
   ),
+  listSecrets: statement('list_secrets', 'select name, value from gateway_secrets'),
+  setSecret: statement('set_secret', 'update gateway_secrets set value = $1 where name = $2 and value = $3'),
   ensureSecret: statement(
     'ensure_secret',
     `with added as (insert into gateway_secrets (name, value) values ($1, $2) on conflict (name) do nothing returning value)

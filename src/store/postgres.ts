@@ -6,7 +6,7 @@
  * An unreachable database is `StoreUnavailableError` (503), never a wrong answer; the pool
  * reconnects by itself when the server is back.
  */
-import { CLEAR, type CredentialSealer } from './credential-sealer.js';
+import { CLEAR, openSecret, sealSecret, type CredentialSealer } from './credential-sealer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { conflict, StoreUnavailableError } from '../errors.js';
@@ -272,6 +272,10 @@ export class PostgresStore implements Store {
       // Compare-and-set: a credential changed meanwhile (by another replica) is left as that write made it.
       n += await this.changed(SQL.setClusterCredential, [this.sealer.seal(this.sealer.open(r.credential_json, r.id), r.id), r.id, r.credential_json]);
     }
+    for (const r of (await this.run<{ name: string; value: string }>(SQL.listSecrets)).rows) {
+      if (this.sealer.isCurrent(r.value) || (options.onlyClear && r.value.startsWith('"'))) continue;
+      n += await this.changed(SQL.setSecret, [sealSecret(this.sealer, r.name, openSecret(this.sealer, r.name, r.value)), r.name, r.value]);
+    }
     return n;
   }
 
@@ -308,8 +312,8 @@ export class PostgresStore implements Store {
   async ensureSecret(name: string, candidate: string): Promise<string> {
     // A replica inserting at the same moment may commit between our insert and select: ask again.
     for (;;) {
-      const row = await this.one<{ value: string }>(SQL.ensureSecret, [name, candidate]);
-      if (row) return row.value;
+      const row = await this.one<{ value: string }>(SQL.ensureSecret, [name, sealSecret(this.sealer, name, candidate)]);
+      if (row) return openSecret(this.sealer, name, row.value);
     }
   }
 

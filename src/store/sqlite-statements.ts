@@ -91,6 +91,8 @@ export function prepareStatements(db: Db) {
     ),
     insertSecret: db.prepare<[string, string]>('insert into gateway_secrets (name, value) values (?, ?) on conflict (name) do nothing'),
     getSecret: db.prepare<[string], string>('select value from gateway_secrets where name = ?').pluck(),
+    listSecrets: db.prepare<[], { name: string; value: string }>('select name, value from gateway_secrets'),
+    setSecret: db.prepare<[string, string, string]>('update gateway_secrets set value = ? where name = ? and value = ?'),
 
     listMembers: db.prepare<[string], MemberRow>(
       'select cluster_id, principal, role from members where cluster_id = ? order by principal',

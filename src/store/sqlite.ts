@@ -10,7 +10,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { conflict, notFound } from '../errors.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
-import { CLEAR, type CredentialSealer } from './credential-sealer.js';
+import { CLEAR, openSecret, sealSecret, type CredentialSealer } from './credential-sealer.js';
 import { guard, onUnique, openError, sqliteCode } from './sqlite-errors.js';
 import type {
   Change,
@@ -59,6 +59,9 @@ export async function openSqliteStore(path: string, options: { sealer?: Credenti
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // Overwrite what is deleted or replaced: a credential re-sealed (or stored in clear by an older
+    // version) must not linger in free pages of the file.
+    db.pragma('secure_delete = ON');
     migrate(db);
     return new SqliteStore(db, options.sealer ?? CLEAR);
   } catch (err) {
@@ -251,6 +254,10 @@ class SqliteStore implements Store {
           if (this.sealer.isCurrent(r.credential_json) || (options.onlyClear && r.credential_json.startsWith('"'))) continue;
           n += this.q.setClusterCredential.run(this.sealer.seal(this.sealer.open(r.credential_json, r.id), r.id), r.id, r.credential_json).changes;
         }
+        for (const r of this.q.listSecrets.all()) {
+          if (this.sealer.isCurrent(r.value) || (options.onlyClear && r.value.startsWith('"'))) continue;
+          n += this.q.setSecret.run(sealSecret(this.sealer, r.name, openSecret(this.sealer, r.name, r.value)), r.name, r.value).changes;
+        }
         return n;
       })(),
     );
@@ -290,8 +297,8 @@ class SqliteStore implements Store {
 
   async ensureSecret(name: string, candidate: string): Promise<string> {
     return guard(() => {
-      this.q.insertSecret.run(name, candidate);
-      return this.q.getSecret.get(name)!;
+      this.q.insertSecret.run(name, sealSecret(this.sealer, name, candidate));
+      return openSecret(this.sealer, name, this.q.getSecret.get(name)!);
     });
   }
 

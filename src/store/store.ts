@@ -219,7 +219,7 @@ export interface Store {
   listClusters(): Promise<Cluster[]>;
   updateCluster(id: string, patch: ClusterPatch): Promise<Cluster | undefined>;
   /**
-   * Seals every cluster credential not sealed with the active encryption key (`onlyClear`: only
+   * Seals every cluster credential and shared secret not sealed with the active encryption key (`onlyClear`: only
    * those stored in clear, as at start after an upgrade); returns how many were rewritten.
    */
   reencryptCredentials(options?: { onlyClear?: boolean }): Promise<number>;

@@ -684,6 +684,32 @@ export function runEncryptionConformance(name: string, fresh: () => Promise<Reop
       }
     });
 
+    it('seals shared secrets too: the database alone holds none, they survive a rotation, and clear ones are sealed', async () => {
+      const db = await fresh();
+      const clear = await db.open();
+      assert.equal(await clear.ensureSecret('legacy-secret', 'legacy-value-0123456789'), 'legacy-value-0123456789');
+      await clear.close();
+      const first = await db.open(ring('k1'));
+      assert.equal(await first.ensureSecret('peer-secret', 'peer-value-0123456789'), 'peer-value-0123456789');
+      assert.equal(await first.ensureSecret('peer-secret', 'another-candidate'), 'peer-value-0123456789', 'the first value stays');
+      assert.equal(await first.ensureSecret('legacy-secret', 'x'), 'legacy-value-0123456789', 'a clear value an older version stored still reads');
+      assert.equal(await first.reencryptCredentials({ onlyClear: true }), 1);
+      await first.close();
+      const dump = await db.dump();
+      assert.ok(!dump.includes('peer-value-0123456789') && !dump.includes('legacy-value-0123456789'), 'a secret is in the database');
+
+      const both = await db.open(ring('k2', 'k1'));
+      assert.equal(await both.reencryptCredentials(), 2);
+      await both.close();
+      const only2 = await db.open(ring('k2'));
+      try {
+        assert.equal(await only2.ensureSecret('peer-secret', 'x'), 'peer-value-0123456789');
+        assert.equal(await only2.ensureSecret('legacy-secret', 'x'), 'legacy-value-0123456789');
+      } finally {
+        await only2.close();
+      }
+    });
+
     it('seals credentials an older version stored in clear', async () => {
       const db = await fresh();
       const clear = await db.open();
