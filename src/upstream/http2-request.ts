@@ -104,6 +104,19 @@ export class Http2Request {
 const INTEGER_LIKE = /^\d+$/;
 
 /**
+ * Fields Node's HTTP/2 refuses to send twice (`ERR_HTTP2_HEADER_SINGLE_VALUE`). A client's repeat
+ * of one keeps its first line, as Go's `Header.Get` (kube-apiserver over HTTP/1.1) reads it, rather
+ * than failing the whole request as if the cluster were unreachable.
+ */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type',
+  'date', 'dnt', 'etag', 'expires', 'from', 'if-match', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since',
+  'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk',
+  'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);
+
+/**
  * The request's raw header pairs as HTTP/2 headers; repeated names stay separate fields, and the
  * fields go out in the order of the lines (the gateway's identity first). A prototype-free map, so
  * a client header named `constructor` or `__proto__` is an ordinary header; an all-digit name is
@@ -124,6 +137,7 @@ export function http2Headers(opts: Pick<Dispatcher.DispatchOptions, 'method' | '
     if (isHopRequestHeader(name) || INTEGER_LIKE.test(name)) continue;
     const seen = out[name];
     if (seen === undefined) out[name] = value;
+    else if (SINGLE_VALUE.has(name)) continue;
     else if (Array.isArray(seen)) seen.push(value);
     else out[name] = [String(seen), value];
   }
