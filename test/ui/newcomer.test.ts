@@ -3,7 +3,7 @@
  * playwright-core: cluster status with its reason, the name once, the direct-endpoint badge,
  * Download all above the table; manage clusters (edit, rotate the agent token, set-up
  * instructions again, the gateway CA, the server's validation errors beside their fields); the
- * admin menu's Members; readable token descriptions in local time with the zone, a revoked
+ * admin menu's Members (and what it says of a member who does not exist yet); readable token descriptions in local time with the zone, a revoked
  * token's secret gone, no notice carried to the next page; durations in days and hours; an
  * unknown route says "not found"; the login page logs no console error.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1.
@@ -205,6 +205,23 @@ describe('web UI: what a newcomer asks', () => {
     await page.getByRole('link', { name: 'Members of production' }).click();
     await page.getByRole('heading', { level: 1, name: 'Members of prod-eu' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Members', exact: true }).getAttribute('aria-current'), 'page');
+
+    // Adding someone who does not exist yet is allowed, and said, until the next add.
+    const notice = page.locator('[data-notice]');
+    await page.getByLabel('Name').fill('ghost');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.locator('tr[data-principal="user:ghost"]').waitFor();
+    await notice.filter({ hasText: /^Added user:ghost; there is no user "ghost" yet: the membership applies once one is created/ }).waitFor();
+    await page.getByLabel('Kind').selectOption('group');
+    await page.getByLabel('Name').fill('future-team');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await notice.filter({ hasText: /no user is in group "future-team" yet: groups may be added before anyone holds them/ }).waitFor();
+    await shot(page, 'members-notice');
+    await page.getByLabel('Kind').selectOption('user');
+    await page.getByLabel('Name').fill('alice');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByRole('status').filter({ hasText: 'Added user:alice' }).waitFor();
+    assert.equal(await notice.isHidden(), true, 'alice exists: nothing to say');
     await page.context().close();
   });
 

@@ -27,6 +27,8 @@ export async function membersPage({ main, params: [clusterId] }) {
   const principal = h('input', { type: 'text', name: 'principal', required: true, spellcheck: 'false', autocomplete: 'off' });
   const role = h('select', { name: 'role' }, roleOptions(roles, 'member'));
   const addError = errorBox();
+  // The gateway's notice when a new member names nobody yet (issue 20): allowed, but said.
+  const addNotice = h('p', { class: 'panel small', role: 'status', 'data-notice': '', hidden: true });
   const form = h(
     'form',
     {
@@ -34,10 +36,12 @@ export async function membersPage({ main, params: [clusterId] }) {
       onsubmit: async (event) => {
         event.preventDefault();
         addError.clear();
+        addNotice.hidden = true;
         const name = `${kind.value}:${principal.value.trim()}`;
         try {
-          await api('PUT', `/v1/clusters/${clusterId}/members`, { principal: name, role: role.value });
+          const added = await api('PUT', `/v1/clusters/${clusterId}/members`, { principal: name, role: role.value });
           announce(`Added ${name}`);
+          if (added?.notice) Object.assign(addNotice, { hidden: false, textContent: `Added ${name}; ${added.notice}.` });
           principal.value = '';
           await refresh();
         } catch (e) {
@@ -62,6 +66,7 @@ export async function membersPage({ main, params: [clusterId] }) {
     h('h2', {}, 'Add a member'),
     form,
     addError.el,
+    addNotice,
   );
 
   async function changeRole(member, select) {
