@@ -35,10 +35,23 @@ export const COMMANDS: Record<string, Entry> = {
   'render rbac': { summary: "print the ClusterRoleBindings that give kubegate's roles their ClusterRoles", load: () => import('./render-rbac.js') },
 };
 
+/** `kubegate render` (or `cluster`) alone: the subcommands it has, on stderr (exit 2). */
+function subcommands(group: string): string {
+  const lines = [`kubegate ${group}: give a subcommand:`];
+  for (const [name, entry] of Object.entries(COMMANDS)) if (name.startsWith(`${group} `)) lines.push(`  kubegate ${name.padEnd(24)} ${entry.summary}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The version in package.json (dist/cli/ and src/cli/ both sit two levels below it). */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function usage(): string {
   const lines = ['Usage: kubegate <command> [flags]', '', 'Commands:'];
   for (const [name, entry] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(24)} ${entry.summary}`);
-  lines.push('', 'Run `kubegate <command> --help` for the flags of a command.');
+  lines.push('', 'Run `kubegate <command> --help` for the flags of a command; `kubegate --version` for the version.');
   return lines.join('\n') + '\n';
 }
 
@@ -49,9 +62,17 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(usage());
     return;
   }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`kubegate ${await version()}\n`);
+    return;
+  }
   // `render webhook-config`, `cluster add` and friends: two words make one command.
   const key = (name === 'render' || name === 'cluster') && rest[0] && !rest[0].startsWith('-') ? `${name} ${rest.shift()}` : name;
   const entry = COMMANDS[key];
+  if (!entry && (key === 'render' || key === 'cluster')) {
+    process.stderr.write(subcommands(key));
+    process.exit(2);
+  }
   if (!entry) {
     process.stderr.write(`kubegate: unknown command "${key}" (see kubegate --help)\n`);
     process.exit(2);

@@ -65,8 +65,12 @@ async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   const configDir = v.configDir ?? join(homedir(), '.kubegate');
   if (v.logout) {
     if (v.cluster !== undefined && v.server === undefined) throw new ConfigError('--logout --cluster needs --server too');
-    const { removed, revoked } = await logout({ configDir, server: v.server, clusterId: v.cluster });
-    process.stderr.write(`kubegate token: forgot ${removed} cached credential${removed === 1 ? '' : 's'} (${revoked} revoked at the gateway)\n`);
+    const { removed, revoked, invalid, unreachable } = await logout({ configDir, server: v.server, clusterId: v.cluster });
+    // Only what this run revoked counts as revoked (issue 15): tokens that no longer worked, or whose gateway did not answer, are said apart.
+    const details = [`${revoked} revoked at the gateway`];
+    if (invalid > 0) details.push(`${invalid} no longer valid there`);
+    if (unreachable > 0) details.push(`${unreachable} not revoked: the gateway did not answer`);
+    process.stderr.write(`kubegate token: forgot ${removed} cached credential${removed === 1 ? '' : 's'} (${details.join(', ')})\n`);
     return 0;
   }
   if (v.server === undefined || v.cluster === undefined) throw new ConfigError("--server and --cluster are required; see 'kubegate token --help'");

@@ -105,6 +105,8 @@ export async function login(target: GatewayTarget, credentials: { username: stri
   const res = await callGateway(target, 'POST', '/v1/login', { ...credentials, description: 'kubegate token plugin' });
   if (res.status !== 201) {
     const why = errorMessage(res.body) ?? `HTTP ${res.status}`;
+    // 403: the password was right, but the user may not have a token for this cluster.
+    if (res.status === 403) throw new PluginError(`${target.server} refused "${credentials.username}" a token for cluster "${credentials.clusterId}": ${why}`);
     throw new PluginError(`login at ${target.server} as "${credentials.username}" failed: ${why}`);
   }
   return loginAnswerOf(target, res);
@@ -140,11 +142,12 @@ export async function checkToken(target: GatewayTarget, token: string): Promise<
 }
 
 /** Revokes a token at the gateway; best effort (true when the gateway confirmed or already forgot it). */
-export async function revokeToken(target: GatewayTarget, token: string): Promise<boolean> {
+export async function revokeToken(target: GatewayTarget, token: string): Promise<'revoked' | 'invalid' | 'unreachable'> {
   try {
     const res = await send(target, 'POST', '/v1/logout', { token, timeoutMs: 5_000 });
-    return res.status === 204 || res.status === 401;
+    // 401: it no longer worked (revoked or expired before): nothing was revoked now.
+    return res.status === 204 ? 'revoked' : res.status === 401 ? 'invalid' : 'unreachable';
   } catch {
-    return false;
+    return 'unreachable';
   }
 }

@@ -169,10 +169,10 @@ function toCredential(entry: CachedCredential): Credential {
 }
 
 /** `--logout`: revokes (best effort) and forgets cached credentials, all or one gateway's or one cluster's. */
-export async function logout(options: { configDir: string; server?: string | undefined; clusterId?: string | undefined }): Promise<{ removed: number; revoked: number }> {
+export async function logout(options: { configDir: string; server?: string | undefined; clusterId?: string | undefined }): Promise<{ removed: number; revoked: number; invalid: number; unreachable: number }> {
   const cache = new CredentialCache(options.configDir);
   const entries = cache.list(options.server).filter(({ entry }) => options.clusterId === undefined || entry.clusterId === options.clusterId);
-  if (entries.length === 0) return { removed: 0, revoked: 0 };
+  if (entries.length === 0) return { removed: 0, revoked: 0, invalid: 0, unreachable: 0 };
   const { revokeToken } = await import('./gateway-client.js');
   const results = await Promise.all(
     entries.map(async ({ path, entry }) => {
@@ -181,5 +181,6 @@ export async function logout(options: { configDir: string; server?: string | und
       return revoked;
     }),
   );
-  return { removed: entries.length, revoked: results.filter(Boolean).length };
+  const count = (what: string) => results.filter((r) => r === what).length;
+  return { removed: entries.length, revoked: count('revoked'), invalid: count('invalid'), unreachable: count('unreachable') };
 }

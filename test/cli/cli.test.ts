@@ -120,6 +120,35 @@ describe('kubegate CLI (built binary)', () => {
     assertUsageError(await run(['render', 'nothing']), /unknown command "render nothing"/);
   });
 
+  // Issue 15, README and CLI truthfulness: what a new user typed.
+  it('render (and cluster) without a subcommand list their subcommands on stderr and exit 2', async () => {
+    const out = await run(['render']);
+    assert.equal(out.exitCode, 2);
+    assert.equal(out.stdout, '');
+    const lines = out.stderr.trim().split('\n');
+    assert.equal(lines[0], 'kubegate render: give a subcommand:');
+    assert.deepEqual(lines.slice(1).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' ')), ['kubegate render webhook-config', 'kubegate render kube-api-auth', 'kubegate render agent', 'kubegate render impersonator', 'kubegate render rbac']);
+    const cluster = await run(['cluster']);
+    assert.equal(cluster.exitCode, 2);
+    assert.match(cluster.stderr, /^kubegate cluster: give a subcommand:\n {2}kubegate cluster add /);
+  });
+
+  it('--version prints the version of package.json and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+    const out = await run(['--version']);
+    assert.deepEqual([out.exitCode, out.stdout, out.stderr], [0, `kubegate ${version}\n`, '']);
+  });
+
+  it("an unknown option says where the flags are: see 'kubegate <cmd> --help'", async () => {
+    assertUsageError(await run(['serve', '--bogus']), /^kubegate serve: Unknown option '--bogus'; see 'kubegate serve --help'$/);
+    assertUsageError(await run(['render', 'impersonator', '--bogus']), /; see 'kubegate render impersonator --help'$/);
+  });
+
+  it('webhook names every missing required flag at once', async () => {
+    assertUsageError(await run(['webhook'], cleanEnv({})), /^kubegate webhook: --gateway, --cluster and --agent-token-file are required$/);
+    assertUsageError(await run(['webhook', '--gateway', 'https://gw.example.com'], cleanEnv({})), /^kubegate webhook: --cluster and --agent-token-file are required$/);
+  });
+
   it('serve --listen nope exits 2 with one line naming --listen', async () => {
     assertUsageError(await run(['serve', '--listen', 'nope']), /--listen/);
   });

@@ -204,7 +204,8 @@ describe('kubegate token', () => {
   it('fails with one line for a cluster the user cannot reach', async () => {
     const res = await runKubegate(args('nope'), env());
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /^kubegate token: login at .* failed: cluster "nope" does not exist or you are not a member of it\n$/);
+    // Not "login failed": the password was right; the cluster refused (issue 15).
+    assert.equal(res.stderr, `kubegate token: ${gw.url} refused "alice" a token for cluster "nope": cluster "nope" does not exist or you are not a member of it\n`);
   });
 
   it('verifies the gateway certificate: no CA data means the system CAs, which do not trust it', async () => {
@@ -236,8 +237,12 @@ describe('kubegate token', () => {
     assert.deepEqual(cachedEntries(configDir).map((e) => e.entry.clusterId), ['c2']);
     assert.equal((await call(gw, 'GET', '/v1/me', { token: c1 })).status, 401);
 
+    // A token that no longer worked is forgotten but not counted as revoked now (issue 15).
+    const [c2Token] = (await pluginTokens()).filter((t) => t.clusterId === 'c2');
+    assert.equal((await call(gw, 'DELETE', `/v1/tokens/${c2Token.tokenId}`, { token: alice })).status, 204);
     const all = await runKubegate(['token', '--logout'], env());
     assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stderr, 'kubegate token: forgot 1 cached credential (0 revoked at the gateway, 1 no longer valid there)\n');
     assert.deepEqual(cachedEntries(configDir), []);
     assert.equal((await call(gw, 'GET', '/v1/me', { token: c2 })).status, 401);
   });
