@@ -57,7 +57,7 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
       exchange.answered(101);
       socket.setTimeout(0);
       socket.setNoDelay(true);
-      client.write(headerBlock(101, answer.statusMessage, answer.rawHeaders));
+      client.write(headerBlock(101, answer.statusMessage, [...answer.rawHeaders, 'X-Request-Id', exchange.requestId]));
       if (upstreamHead.length > 0) client.write(upstreamHead);
       if (head.length > 0) socket.write(head);
       void join(client, socket, exchange).then(resolve);
@@ -90,7 +90,7 @@ export function tunnel(call: { req: IncomingMessage; socket: Duplex; head: Buffe
         return;
       }
       // Refused upgrade: relay status, headers and body, then close.
-      client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'Connection', 'close']));
+      client.write(headerBlock(answer.statusCode ?? 502, answer.statusMessage, [...forwardableResponseHeaders(answer.rawHeaders), 'X-Request-Id', exchange.requestId, 'Connection', 'close']));
       answer.pipe(client);
       answer.on('error', () => client.destroy());
       answer.on('end', () => resolve());
