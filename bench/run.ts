@@ -25,9 +25,12 @@ import { webhookReviews } from './suite/s5-webhook.js';
 import { credentialPlugin } from './suite/s6-credential-plugin.js';
 import { revocationLatency } from './suite/s7-revocation.js';
 import { agentTunnel } from './suite/s8-agent-tunnel.js';
+import { h2SmallGets } from './suite/s9-h2-small-gets.js';
+import { h2IdleWatches } from './suite/s10-h2-idle-watches.js';
+import { workersScaling } from './suite/s11-workers.js';
 import { describeMachine, ensureTools, load, REQUIRED_TOOLS } from './suite/tools.js';
 
-const SCENARIOS: Scenario[] = [smallGets, coldVerdicts, idleWatches, largeBodies, webhookReviews, credentialPlugin, revocationLatency, agentTunnel];
+const SCENARIOS: Scenario[] = [smallGets, coldVerdicts, idleWatches, largeBodies, webhookReviews, credentialPlugin, revocationLatency, agentTunnel, h2SmallGets, h2IdleWatches, workersScaling];
 const RESULTS_DIR = join(ROOT, 'bench/results');
 const DOC = join(ROOT, 'docs/BENCHMARKS.md');
 const SVG = join(ROOT, 'docs/benchmarks-throughput.svg');

@@ -37,6 +37,8 @@ export function ensureTools(tools: Array<{ command: string; versionFlag: string;
 export const REQUIRED_TOOLS = [
   { command: 'wrk', versionFlag: '--version', pkg: 'wrk' },
   { command: 'nginx', versionFlag: '-v', pkg: 'nginx' },
+  // Scenario 9: HTTP/2 load (wrk speaks HTTP/1.1 only).
+  { command: 'h2load', versionFlag: '--version', pkg: 'nghttp2-client' },
 ];
 
 export const hasHyperfine = (): boolean => has('hyperfine', '--version');
