@@ -4,6 +4,7 @@
  * kubeconfig, although B had the viewer's verdict cached. The cluster's RBAC is what
  * `kubegate render rbac` prints, loaded into the kube-apiserver double.
  */
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderRbac, DEFAULT_BUILT_IN_CLUSTER_ROLES } from '../../src/render/rbac.js';
@@ -27,7 +28,8 @@ describe('role changes across two replicas', () => {
     world = await startProxyWorld({ flags: ['--database-url', url], double: { authorizationMode: 'RBAC' } });
     world.double.applyRbac(renderRbac(DEFAULT_BUILT_IN_CLUSTER_ROLES));
     a = world.gw;
-    b = await startTestGateway(['--database-url', url]);
+    // Replicas share the encryption key file, as they must (docs/reference/configuration.md).
+    b = await startTestGateway(['--database-url', url, '--encryption-key-file', join(world.gw.dir, 'data', 'encryption.key')]);
   });
   after(async () => {
     await b?.stop();
