@@ -1,6 +1,6 @@
 /**
  * Wires `kubegate agent` together: read the kube-apiserver credentials, serve the health port,
- * then keep a tunnel to the gateway up until told to stop.
+ * then keep a tunnel to the gateway up (and, with `--manage-rbac`, the role bindings) until told to stop.
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import { listen } from '../http/server.js';
 import type { AgentConfig } from './config.js';
 import { GatewayLink, type Backoff } from './gateway-link.js';
 import { KubeCredentials } from './kube-credentials.js';
+import { RbacReconciler } from './rbac-reconciler.js';
 
 export interface Agent {
   link: GatewayLink;
@@ -36,6 +37,8 @@ export async function startAgent(config: AgentConfig, log: Logger, options: { ba
   const health = healthServer(link);
   const healthUrl = await listen(health, config.healthListen, { settingName: '--health-listen', secure: false });
   link.start();
+  const rbac = config.manageRbacEveryMs === undefined ? undefined : new RbacReconciler(config, credentials, log, config.manageRbacEveryMs);
+  rbac?.start();
   log.info({ gateway: config.gateway.origin, cluster: config.clusterId, kubeApi: config.kubeApi.origin, health: healthUrl }, 'kubegate agent started');
   return {
     link,
@@ -43,6 +46,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: { ba
     healthUrl,
     async close() {
       link.stop();
+      await rbac?.stop();
       credentials.stop();
       await new Promise<void>((resolve) => health.close(() => resolve()));
     },

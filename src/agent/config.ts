@@ -39,6 +39,8 @@ export interface AgentConfig {
   rereadMs: number;
   agentId: string;
   logLevel: string;
+  /** Keep the cluster's role bindings what the gateway says (`--manage-rbac`), this often; undefined: off. */
+  manageRbacEveryMs: number | undefined;
 }
 
 /** `kubegate agent` and its settings. */
@@ -62,6 +64,13 @@ export const AGENT_COMMAND = defineCommand({
     reread: { flag: 'credentials-reread', env: 'KUBEGATE_CREDENTIALS_REREAD', default: '10s', help: 'how often the ServiceAccount token and CA files are read again (the kubelet rotates the token)', parse: parseDuration },
     agentId: { flag: 'agent-id', env: 'KUBEGATE_AGENT_ID', help: 'the name the gateway shows for this agent (default: the host name, the pod name in a cluster)' },
     logLevel: { flag: 'log-level', env: 'KUBEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error', parse: parseLogLevel },
+    manageRbac: {
+      flag: 'manage-rbac',
+      env: 'KUBEGATE_MANAGE_RBAC',
+      boolean: true,
+      help: "keep the ClusterRoleBindings of kubegate's roles (kubegate render rbac) what the gateway says, as the agent's ServiceAccount",
+    },
+    rbacInterval: { flag: 'rbac-interval', env: 'KUBEGATE_RBAC_INTERVAL', default: '10s', help: 'how often the role bindings are compared with the gateway (with --manage-rbac)', parse: parseDuration },
     serviceHost: { env: 'KUBERNETES_SERVICE_HOST', help: 'set by Kubernetes in every pod: the kube-apiserver service address' },
     servicePort: { env: 'KUBERNETES_SERVICE_PORT', default: '443', help: 'set by Kubernetes in every pod: the kube-apiserver service port' },
   },
@@ -99,5 +108,6 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
     rereadMs: Math.max(100, v.reread),
     agentId: (v.agentId ?? hostname()).slice(0, 253),
     logLevel: v.logLevel,
+    manageRbacEveryMs: v.manageRbac ? Math.max(100, v.rbacInterval) : undefined,
   };
 }

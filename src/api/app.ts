@@ -19,6 +19,7 @@ import { memberRoutes } from './routes/members.js';
 import { roleRoutes } from './routes/roles.js';
 import { settingRoutes } from './routes/settings.js';
 import { authnSyncRoutes } from './routes/authn-sync.js';
+import { clusterRbacRoutes } from './routes/cluster-rbac.js';
 import { kubeconfigRoutes } from './routes/kubeconfig.js';
 import { clusterImportRoutes } from './routes/cluster-import.js';
 import { encryptionRoutes } from './routes/encryption.js';
@@ -51,6 +52,7 @@ export function createApiApp(ctx: ApiContext, site: readonly RequestHandler[] = 
   v1.use(clusterImportRoutes(ctx));
   // The webhook's feed takes agent tokens, which `unscoped` below refuses: mount it first.
   v1.use(authnSyncRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
+  v1.use(clusterRbacRoutes(ctx, { agent: requireToken(ctx.authenticator, ctx.lastUsed, 'agent') }));
   v1.use(unscoped);
   v1.use(tokenRoutes(ctx), userRoutes(ctx), clusterRoutes(ctx), memberRoutes(ctx), roleRoutes(ctx), settingRoutes(ctx), kubeconfigRoutes(ctx), encryptionRoutes(ctx), gatewayCaRoutes(ctx));
   app.use('/v1', v1);

@@ -11,6 +11,15 @@ import { impersonationRules } from './impersonator.js';
 import { AGENT_TOKEN_PLACEHOLDER, renderKubeApiAuth } from './kube-api-auth.js';
 
 export const DEFAULT_AGENT_NAMESPACE = 'kubegate-agent';
+
+/** Impersonation (render impersonator's rules), and what `--manage-rbac` needs for the role bindings. */
+export function agentRules() {
+  return [
+    ...impersonationRules(),
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'] },
+  ];
+}
 export const AGENT_NAME = 'kubegate-agent';
 /** The agent's health port (`--health-listen`), probed by the kubelet on the pod's address. */
 export const AGENT_HEALTH_PORT = 8440;
@@ -36,7 +45,7 @@ export interface AgentManifestOptions {
 const labels = { 'app.kubernetes.io/name': AGENT_NAME, 'app.kubernetes.io/part-of': 'kubegate' };
 
 function deployment(o: { clusterId: string; gateway: string; image: string; namespace: string; withCa: boolean; replicas: number }) {
-  const args = ['agent', `--gateway=${o.gateway}`, `--cluster=${o.clusterId}`, `--token-file=${SECRET_MOUNT}/${AGENT_TOKEN_KEY}`, `--health-listen=0.0.0.0:${AGENT_HEALTH_PORT}`];
+  const args = ['agent', `--gateway=${o.gateway}`, `--cluster=${o.clusterId}`, `--token-file=${SECRET_MOUNT}/${AGENT_TOKEN_KEY}`, `--health-listen=0.0.0.0:${AGENT_HEALTH_PORT}`, '--manage-rbac'];
   if (o.withCa) args.push(`--gateway-ca-file=${SECRET_MOUNT}/${GATEWAY_CA_KEY}`);
   const probe = (path: string) => ({ httpGet: { path, port: 'health', scheme: 'HTTP' } });
   return {
@@ -100,8 +109,9 @@ requests to this cluster's kube-apiserver. Apply with kubectl apply -f.`,
     },
     { value: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: AGENT_NAME, namespace, labels } } },
     {
-      comment: 'The agent speaks for kubegate users here: it may impersonate them, and nothing else.',
-      value: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: AGENT_NAME, labels }, rules: impersonationRules() },
+      comment: `The agent speaks for kubegate users here: it may impersonate them; and it keeps the bindings of
+kubegate's roles (kubegate:role:<role> → ClusterRole, --manage-rbac), for which RBAC wants bind.`,
+      value: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: AGENT_NAME, labels }, rules: agentRules() },
     },
     {
       value: {

@@ -55,7 +55,8 @@ describe('importing an agent cluster with one kubectl apply', () => {
     assert.equal(Buffer.from(secret.data['agent-token'], 'base64').toString(), w.agentToken);
     assert.equal(Buffer.from(secret.data['gateway-ca.crt'], 'base64').toString(), w.gw.caPem);
     const role = await w.cluster.object('rbac.authorization.k8s.io', 'clusterroles', '', 'kubegate-agent');
-    assert.deepEqual(role.rules.flatMap((r: { verbs: string[] }) => r.verbs), ['impersonate', 'impersonate']);
+    assert.deepEqual(role.rules.map((r: { resources: string[] }) => r.resources.join(',')), ['users,groups,serviceaccounts', 'uids,userextras/kubegate.io/token-id,userextras/kubegate.io/impersonated-by', 'clusterrolebindings', 'clusterroles']);
+    assert.ok(deployment.spec.template.spec.containers[0].args.includes('--manage-rbac'));
 
     const again = await w.cluster.kubectl(['apply', '-f', w.importUrl], { env: { SSL_CERT_FILE: caFile } });
     assert.notEqual(again.code, 0);

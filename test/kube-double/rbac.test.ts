@@ -5,12 +5,13 @@
  * RBAC mode ordinary requests follow ClusterRoleBindings (real kubectl, `auth can-i` included).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { renderImpersonator } from '../../src/render/impersonator.js';
+import { DEFAULT_BUILT_IN_CLUSTER_ROLES, renderRbac } from '../../src/render/rbac.js';
 import { bearer, request } from './client.js';
 import { startKubeDouble, writeKubeconfig, type KubeDouble } from './index.js';
 import { runKubectl } from './kubectl.js';
@@ -139,6 +140,21 @@ describe('kube-apiserver double: RBAC', () => {
     assert.equal(JSON.parse(own.body).status.allowed, true);
     const asAlice = await review(double, double.gatewayToken, 'SelfSubjectAccessReview', { resourceAttributes: { verb: 'impersonate', resource: 'users', name: 'alice' } }, { 'Impersonate-User': 'alice' });
     assert.deepEqual(JSON.parse(asAlice.body).status, { allowed: false });
+  });
+
+  test('kubectl apply takes what kubegate render rbac prints (RBAC names may hold colons)', async () => {
+    const file = join(dir, 'rbac.yaml');
+    await writeFile(file, renderRbac(DEFAULT_BUILT_IN_CLUSTER_ROLES, [{ name: 'deployer', clusterRole: 'edit' }]));
+    const kubeconfig = join(dir, 'root.yaml');
+    await writeKubeconfig(kubeconfig, { server: double.url, caPem: double.caPem, token: 'root-token' });
+    const applied = await runKubectl(['apply', '-f', file], { kubeconfig });
+    assert.equal(applied.exitCode, 0, applied.stderr);
+    assert.match(applied.stdout, /clusterrolebinding\.rbac\.authorization\.k8s\.io\/kubegate:role:deployer created/);
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'a/b' }, rules: [] }));
+    const refused = await runKubectl(['apply', '-f', bad], { kubeconfig });
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stderr, /may not contain '\/'/);
   });
 
   test('in RBAC mode, kubectl follows bindings: view lists pods everywhere but cannot delete; auth can-i agrees', async () => {

@@ -84,9 +84,15 @@ export const admit = (def: ResourceDef, body: unknown, namespace: string, query:
   if (!meta.name && typeof meta.generateName === 'string' && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
   const name = typeof meta.name === 'string' ? meta.name : '';
   if (!name) throw invalid(def.kind, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
-  const [pattern, limit, message] = def.resource === 'namespaces' ? [DNS_LABEL, 63, LABEL_MESSAGE] : [DNS_SUBDOMAIN, 253, SUBDOMAIN_MESSAGE];
-  if (!pattern.test(name) || name.length > limit) {
-    throw invalid(def.kind, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": ${message}` }]);
+  if (def.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segments (ValidateRBACName), so `system:basic-user` and `kubegate:role:x` are fine.
+    const why = name === '.' || name === '..' ? `may not be '${name}'` : /[/%]/.test(name) ? `may not contain '${name.includes('/') ? '/' : '%'}'` : undefined;
+    if (why) throw invalid(def.kind, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": ${why}` }]);
+  } else {
+    const [pattern, limit, message] = def.resource === 'namespaces' ? [DNS_LABEL, 63, LABEL_MESSAGE] : [DNS_SUBDOMAIN, 253, SUBDOMAIN_MESSAGE];
+    if (!pattern.test(name) || name.length > limit) {
+      throw invalid(def.kind, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": ${message}` }]);
+    }
   }
   kindRules(def, object as Record<string, unknown>, name);
   // Server-owned fields are never taken from the client.
