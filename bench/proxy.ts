@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`${gw}/healthz`)).ok) break;
+      if ((await fetch(`${gw}/readyz`)).ok) break;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -273,6 +273,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const lastUsed = new LastUsedRecorder(store, log);
   const requests = new RequestTracker();
   let draining = false;
+  let starting = true;
   /** The links to the other replicas (PostgreSQL only); set once this one listens. */
   let peers: PeerMesh | undefined;
   let closing: Promise<void> | undefined;
@@ -290,6 +291,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     publicUrl: config.publicUrl,
     caPem: tls?.caPem,
     isDraining: () => draining,
+    isStarting: () => starting,
     audit,
     metrics,
     trust,
@@ -352,6 +354,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   // Only once the port is ours (issue 15, bug 6): a start that fails before (the port taken, a bad
   // certificate) must not have used up the one showing of a generated password.
   await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
+  starting = false;
   // Several replicas (PostgreSQL): link to the others, so an agent connected to any serves every one.
   // Not from a --workers worker: the workers share one URL, so no peer could reach a given one.
   if (config.databaseUrl && !worker) {

@@ -141,7 +141,7 @@ function caller(url: string, agent: Agent) {
     });
 }
 
-/** Starts the built gateway CLI and waits for /healthz. */
+/** Starts the built gateway CLI and waits for /readyz (started: the first administrator exists). */
 export async function startGateway(work: Workdir, options: GatewayOptions = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const base = join(work.dir, options.name ?? 'gateway');
@@ -175,7 +175,7 @@ export async function startGateway(work: Workdir, options: GatewayOptions = {}):
     try {
       caPem = readFileSync(join(certsDir, 'ca.crt'), 'utf8');
       const probe = new Agent({ ca: caPem });
-      const ok = await caller(url, probe)('GET', '/healthz').then((a) => a.status === 200, () => false);
+      const ok = await caller(url, probe)('GET', '/readyz').then((a) => a.status === 200, () => false);
       probe.destroy();
       if (ok) break;
     } catch {

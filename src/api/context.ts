@@ -32,6 +32,8 @@ export interface ApiContext {
   caPem: string | undefined;
   /** `/readyz` answers 503 while draining. */
   isDraining: () => boolean;
+  /** `/readyz` answers 503 until start-up has finished (the first administrator exists). */
+  isStarting?: () => boolean;
   audit: AuditLog;
   metrics: GatewayMetrics;
   trust: ProxyTrust;
