@@ -219,6 +219,22 @@ describe('an agent cluster the gateway cannot reach directly', () => {
     assert.deepEqual(last.headersDistinct.authorization, ['Bearer rotated-service-account-token']);
   });
 
+  it('with --manage-rbac the agent keeps the role bindings the gateway lists, following a role added there', async () => {
+    await w.cluster.killAgent('agent-a');
+    await w.cluster.startAgent('agent-a', { gateway: w.gw.url, agentToken: w.agentToken, gatewayCaPem: w.gw.caPem, flags: ['--manage-rbac', '--rbac-interval', '200ms'] });
+    await waitForState(w.gw, w.admin, 'Connected');
+    const binding = (name: string) => w.cluster.object('rbac.authorization.k8s.io', 'clusterrolebindings', '', name);
+    const viewer = await pollUntil(() => binding('kubegate:role:viewer'), (b) => b !== null, { timeoutMs: 10_000 });
+    assert.ok(viewer.ok, 'the agent created the viewer binding');
+    assert.equal(viewer.value.roleRef.name, 'view');
+    assert.deepEqual(viewer.value.subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubegate:role:viewer' }]);
+    const created = await call(w.gw, 'POST', '/v1/roles', { token: w.admin, body: { name: 'auditor', clusterRole: 'view' } });
+    assert.equal(created.status, 201, created.text);
+    const auditor = await pollUntil(() => binding('kubegate:role:auditor'), (b) => b !== null, { timeoutMs: 10_000 });
+    assert.ok(auditor.ok, 'the agent added the new role');
+    assert.ok((await w.cluster.agentLog('agent-a')).some((l) => l.includes('role bindings reconciled')));
+  });
+
   it('answers 503 at once when the agent dies, and works again when it is back, without a gateway restart', async () => {
     await w.cluster.killAgent('agent-a');
     const gone = await pollUntil(() => call(w.gw, 'GET', k8s('/api/v1/namespaces'), { token: w.alice.token }), (x) => x.status === 503 && x.body?.message === 'cluster edge has no connected agent', { timeoutMs: 2_000, everyMs: 20 });
