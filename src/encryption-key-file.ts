@@ -5,7 +5,7 @@
  * Unset, the gateway keeps (and on first start generates) `<data dir>/encryption.key`, 0600.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { ConfigError } from './errors.js';
 import { ensurePrivateFile } from './file-modes.js';
 import { KEY_BYTES, KeyRing, type EncryptionKey } from './store/credential-sealer.js';
@@ -40,11 +40,17 @@ export function newKeyLine(now = new Date()): string {
 export async function loadKeyRing(path: string, setting: string, options: { generate: boolean }): Promise<{ ring: KeyRing; generated: boolean }> {
   let generated = false;
   if (options.generate) {
+    // Written aside and linked into place: replicas starting together on a shared file never
+    // read a half-written one, and the first to link wins (link fails when the name exists).
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await writeFile(path, `# kubegate encryption keys: the first is active (docs/reference/configuration.md)\n${newKeyLine()}\n`, { mode: 0o600, flag: 'wx' });
+      await writeFile(tmp, `# kubegate encryption keys: the first is active (docs/reference/configuration.md)\n${newKeyLine()}\n`, { mode: 0o600, flag: 'wx' });
+      await link(tmp, path);
       generated = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`${setting}: cannot create "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    } finally {
+      await unlink(tmp).catch(() => {});
     }
   }
   let text: string;

@@ -219,9 +219,36 @@ export async function prepareGateway(config: GatewayConfig, log: Logger, options
   }
 }
 
+/** A value sealed with a key this replica lacks is the operator's to fix (share the key file): one line, exit 2. */
+function keyFileError(err: unknown): never {
+  if (err instanceof GatewayError && /encrypted with key|does not open with key/.test(err.message)) {
+    throw new ConfigError(`${settingName(SERVE_COMMAND.settings.encryptionKeyFile)}: ${err.message}`);
+  }
+  throw err;
+}
+
 /** Starts a gateway and resolves once it listens. */
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const opened = await openStore(config, log);
+  try {
+    // Before anything else starts: a replica whose keys cannot open the shared secret stops here.
+    const peerSecret = config.databaseUrl ? await opened.store.ensureSecret('peer-secret', randomBytes(32).toString('base64url')).catch(keyFileError) : undefined;
+    return await startOnStore(opened, peerSecret, config, log, options);
+  } catch (err) {
+    // A start that fails must not leave the database pool or the LISTEN connection holding the process open.
+    await opened.revocations.close?.().catch(() => {});
+    await opened.store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOnStore(
+  opened: Awaited<ReturnType<typeof openStore>>,
+  peerSecret: string | undefined,
+  config: GatewayConfig,
+  log: Logger,
+  options: GatewayOptions,
+): Promise<Gateway> {
   const { store } = opened;
   const tls = config.plainHttp ? undefined : await servingMaterial(config);
   if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
@@ -244,11 +271,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   const localAgents = new LocalAgents();
   const agents = new AgentDirectory(localAgents);
   const clusters = new ClusterDirectory(store, undefined, agents);
-  await clusters.loadAll().catch((err: unknown) => {
-    // A credential sealed with a key this replica lacks: the operator's to fix (share the key file).
-    if (err instanceof GatewayError && /encrypt/.test(err.message)) throw new ConfigError(`${settingName(SERVE_COMMAND.settings.encryptionKeyFile)}: ${err.message}`);
-    throw err;
-  });
+  await clusters.loadAll().catch(keyFileError);
   metrics.observeAgentClusters(() => clusters.agentClusterIds().map((id) => [id, agents.status(id).connected]));
   const health = new ClusterHealth({ probe: (id) => probeCluster(id, clusters.get(id)), clusterIds: () => clusters.ids(), log });
   metrics.observeClusterHealth(() => health.states());
@@ -363,7 +386,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       store,
       replicaId: `r-${randomBytes(8).toString('hex')}`,
       peerUrl,
-      secret: await store.ensureSecret('peer-secret', randomBytes(32).toString('base64url')),
+      secret: peerSecret!,
       local: localAgents,
       log,
     });

@@ -39,6 +39,9 @@ export const CLEAR: CredentialSealer = {
 
 const isSealed = (stored: string): boolean => stored.startsWith(`"${PREFIX}`);
 
+/** What a sealed value is, for messages: a cluster's credential or a shared secret (`secret:<name>`). */
+const label = (aad: string): string => (aad.startsWith('secret:') ? `shared secret "${aad.slice(7)}"` : `cluster "${aad}": its credential`);
+
 export interface EncryptionKey {
   id: string;
   key: Buffer;
@@ -73,7 +76,7 @@ export class KeyRing implements CredentialSealer {
     if (!isSealed(stored)) return stored;
     const [keyId, iv, sealed] = (JSON.parse(stored) as string).slice(PREFIX.length).split(':');
     const key = this.keys.get(keyId ?? '');
-    if (!key) throw new GatewayError('ServiceUnavailable', `cluster "${clusterId}": its credential is encrypted with key "${keyId}", which the encryption key file does not hold`);
+    if (!key) throw new GatewayError('ServiceUnavailable', `${label(clusterId)} is encrypted with key "${keyId}", which the encryption key file does not hold`);
     try {
       const data = Buffer.from(sealed ?? '', 'base64url');
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
@@ -81,7 +84,7 @@ export class KeyRing implements CredentialSealer {
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       return Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch {
-      throw new GatewayError('ServiceUnavailable', `cluster "${clusterId}": its encrypted credential does not open with key "${keyId}"`);
+      throw new GatewayError('ServiceUnavailable', `${label(clusterId)} does not open with key "${keyId}"`);
     }
   }
 

@@ -177,7 +177,8 @@ describe('first start of two replicas on an empty database', () => {
     const start = (dir: string): Promise<Gateway> => {
       // No --admin-password: each replica would generate (and print) its own.
       const config = loadGatewayConfig(
-        ['--listen', '127.0.0.1:0', '--database-url', url, '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--audit-log', join(dir, 'audit.log'), '--shutdown-grace', '0s', '--log-level', 'silent'],
+        // Replicas share one encryption key file (both may generate it: the first to link it wins).
+        ['--listen', '127.0.0.1:0', '--database-url', url, '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--audit-log', join(dir, 'audit.log'), '--shutdown-grace', '0s', '--log-level', 'silent', '--encryption-key-file', join(dirs[0]!, 'encryption.key')],
         {},
       );
       const quiet = new Writable({ write: (_c, _e, cb) => cb() });
