@@ -160,8 +160,9 @@ export async function startGateway(work: Workdir, options: GatewayOptions = {}):
   ];
   const child = start(process.execPath, [...(options.nodeArgs ?? []), join(options.checkout ?? ROOT, 'bin/kubegate'), 'serve', ...flags], {
     ...options,
-    // KUBEGATE_METRICS_OPEN: /metrics is read without a credential (an environment variable, which older checkouts ignore).
-    env: { KUBEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, KUBEGATE_METRICS_OPEN: 'true', ...options.env },
+    // KUBEGATE_METRICS_OPEN: /metrics is read without a credential; KUBEGATE_ENCRYPTION_KEY_FILE: the
+    // gateways of one run (replicas on one database) share a key. Environment variables, which older checkouts ignore.
+    env: { KUBEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, KUBEGATE_METRICS_OPEN: 'true', KUBEGATE_ENCRYPTION_KEY_FILE: join(work.dir, 'encryption.key'), ...options.env },
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
