@@ -13,7 +13,7 @@ import { constants, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { runProcess } from '../support/run-process.js';
 import { gatewayKubeconfig, kubectl, kubectlUntil, memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
-import { call } from '../support/gateway.js';
+import { call, startTestGateway } from '../support/gateway.js';
 import { h2Call, h2Head, h2Session, h2Stream, watchEvents } from '../support/h2-client.js';
 import { rawH2 as rawFrames } from '../support/raw-h2.js';
 
@@ -77,6 +77,16 @@ describe('HTTP/2 towards clients', () => {
     assert.equal(session.remoteSettings.maxConcurrentStreams, 1000);
     assert.equal(session.remoteSettings.maxHeaderListSize, 65536);
     assert.equal(session.remoteSettings.enablePush, false);
+  });
+
+  it('offers HTTP/1.1 only with --http2=false', async () => {
+    const gw = await startTestGateway(['--http2=false']);
+    try {
+      assert.equal(await negotiated(gw.url, gw.caPem!, ['h2', 'http/1.1']), 'http/1.1');
+      assert.equal((await call(gw, 'GET', '/healthz')).status, 200);
+    } finally {
+      await gw.stop();
+    }
   });
 
   it('proxies a GET over h2 with the gateway identity, and audits it as HTTP/2', async () => {
