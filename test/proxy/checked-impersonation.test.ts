@@ -144,6 +144,23 @@ describe('checked impersonation (kubectl --as)', () => {
     assert.equal(res.user.username, 'dora');
   });
 
+  it('a service account is asked for as serviceaccounts in its namespace, and acts with its default groups', async () => {
+    world.double.applyRbac(
+      impersonationGrant('alice-robot', { kind: 'User', name: 'alice' }, [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['robot'] }]),
+    );
+    world.double.clearRequests();
+    const res = await whoami(['--as', 'system:serviceaccount:ns1:robot']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(res.user, {
+      username: 'system:serviceaccount:ns1:robot',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:ns1', 'system:authenticated'],
+      extra: { 'kubegate.io/impersonated-by': ['alice'] },
+    });
+    const review = world.double.requests.find((r) => r.path === SSAR_PATH)!;
+    assert.deepEqual(JSON.parse(review.body).spec.resourceAttributes, { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'ns1', name: 'robot' });
+    assert.match(await refusalOf({ 'Impersonate-User': 'system:serviceaccount:ns1:other' }), /impersonate service account "ns1\/other" \(kubectl --as\)$/);
+  });
+
   it('refuses groups without a user (400) and a client-set kubegate.io/impersonated-by (403), asking the cluster nothing', async () => {
     world.double.clearRequests();
     const base = `/k8s/clusters/${world.clusterId}/api/v1/namespaces`;
