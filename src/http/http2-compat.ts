@@ -15,7 +15,7 @@
  * upper-case names and malformed pseudo-headers never get this far: nghttp2 resets such streams
  * with PROTOCOL_ERROR (RFC 9113 §8.2.2, §8.3), as Go's server (kube-apiserver) does.
  */
-import { constants, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { constants, Http2ServerRequest, Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export class GatewayHttp2Request extends Http2ServerRequest {
@@ -86,5 +86,20 @@ export function closeConnectionAfter(req: IncomingMessage, res: ServerResponse):
 export function answerBeforeBody(req: IncomingMessage, res: ServerResponse): void {
   if (!isHttp2(req)) return void res.setHeader('Connection', 'close');
   const stream = (req as unknown as Http2ServerRequest).stream;
-  stream.once('finish', () => stream.close(constants.NGHTTP2_NO_ERROR));
+  stream.once('finish', () => resetOnceAnswered(stream));
+}
+
+/** How long the answer's last frame may take to leave before the stream is reset anyway. */
+const ANSWER_FLUSH_MS = 1_000;
+
+/**
+ * Resets a stream with NO_ERROR only once the frame ending the answer has been sent, as Go's
+ * server does. 'finish' means the answer is handed to nghttp2, which sends RST_STREAM ahead of
+ * queued DATA: reset then, and a client (Go's, kubectl's) loses the body ("stream error …
+ * NO_ERROR" where the Status was). `state.localClose` turns 1 when END_STREAM has gone out.
+ */
+function resetOnceAnswered(stream: ServerHttp2Stream, since = Date.now()): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.state.localClose === 1 || Date.now() - since > ANSWER_FLUSH_MS) return void stream.close(constants.NGHTTP2_NO_ERROR);
+  setImmediate(resetOnceAnswered, stream, since);
 }
