@@ -197,6 +197,21 @@ describe('HTTP/2 towards clients', () => {
     }
   });
 
+  it('resets malformed pseudo-headers and extended CONNECT (RFC 8441 WebSocket, not offered); answers plain CONNECT 405', async () => {
+    world.double.clearRequests();
+    const auth = ['authorization', `Bearer ${alice.token}`] as const;
+    const noPath = await rawH2(world, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'localhost'], auth]);
+    assert.ok(noPath.some((f) => f.type === 'RST_STREAM' && f.code === constants.NGHTTP2_PROTOCOL_ERROR), JSON.stringify(noPath));
+    const twice = await rawH2(world, [[':method', 'GET'], [':method', 'POST'], [':scheme', 'https'], [':authority', 'localhost'], [':path', `${base()}/api`], auth]);
+    assert.ok(twice.some((f) => f.type === 'RST_STREAM' && f.code === constants.NGHTTP2_PROTOCOL_ERROR), JSON.stringify(twice));
+    const websocket = await rawH2(world, [[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', `${base()}/api/v1/namespaces/default/pods/web-0/exec`], [':authority', 'localhost'], auth]);
+    assert.ok(websocket.some((f) => f.type === 'RST_STREAM' && f.code === constants.NGHTTP2_PROTOCOL_ERROR), JSON.stringify(websocket));
+    const tunnel = await rawH2(world, [[':method', 'CONNECT'], [':authority', '10.0.0.1:443'], auth]);
+    assert.ok(tunnel.some((f) => f.type === 'HEADERS' && f.status === 405), JSON.stringify(tunnel));
+    assert.equal(world.double.requests.length, 0);
+    assert.equal((await h2Call(session, 'GET', '/healthz')).status, 200);
+  });
+
   it('gives an h2 request to exec what kube-apiserver gives: 400 Upgrade request required', async () => {
     const r = await h2Call(session, 'POST', `${base()}/api/v1/namespaces/default/pods/web-0/exec?command=true&stdout=true`, { token: alice.token });
     assert.equal(r.status, 400);
