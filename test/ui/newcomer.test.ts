@@ -177,6 +177,18 @@ describe('web UI: what a newcomer asks', () => {
     assert.match((await created.textContent()) ?? '', BERLIN);
     assert.equal(await created.getAttribute('datetime'), kc.createdAt);
 
+    // Downloading again replaces the cluster's download token: the page lists one per cluster.
+    await page.getByRole('link', { name: 'Clusters' }).click();
+    await page.getByRole('button', { name: 'Actions for production' }).click();
+    await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Download KubeConfig' }).click()]);
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Kubeconfig downloads' }).waitFor();
+    const downloads = page.locator('table[data-section="downloads"] tr[data-cluster="prod-eu"]');
+    await downloads.first().waitFor();
+    assert.equal(await downloads.count(), 1, 'one download token for the cluster');
+    assert.notEqual(await downloads.getAttribute('data-token'), kc.tokenId, 'the second download replaced the first token');
+    assert.equal(await page.locator(`tr[data-token="${kc.tokenId}"]`).count(), 0);
+
     await page.getByLabel('Description').fill('laptop');
     await page.getByRole('button', { name: 'Create token' }).click();
     const secret = page.getByRole('textbox', { name: 'New token' });

@@ -120,30 +120,67 @@ export async function tokensPage({ main, me }) {
     }
     if (items.length === 0) return list.replaceChildren(h('p', { class: 'muted' }, 'No tokens.'));
     const col = (text, optional) => h('th', { scope: 'col', class: optional ? 'optional' : undefined }, text);
-    list.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, col('Kind'), col('Description'), col('Cluster'), col('Created', true), col('Expires'), col('Last used', true), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+    const actions = h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions'));
+    const revokeButton = (t) => h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${describeToken(t) || t.tokenId}`, onclick: () => revoke(t) }, 'Revoke'));
+    // Downloads: one token per cluster (downloading again replaces it), listed by cluster.
+    const downloads = items.filter((t) => t.kind === 'kubeconfig' && t.clusterId).sort((a, b) => a.clusterId.localeCompare(b.clusterId));
+    const others = items.filter((t) => !downloads.includes(t));
+    const sections = [];
+    if (downloads.length > 0) {
+      sections.push(
+        h('h2', { id: 'downloads-heading' }, 'Kubeconfig downloads'),
+        h('p', { class: 'muted small' }, 'One per cluster: downloading a cluster\'s kubeconfig again replaces its token.'),
         h(
-          'tbody',
-          {},
-          items.map((t) =>
-            h(
-              'tr',
-              { 'data-token': t.tokenId },
-              h('td', {}, KINDS[t.kind] ?? t.kind, t.tokenId === me.tokenId ? [' ', h('span', { class: 'badge' }, 'this session')] : null),
-              h('td', { 'data-description': '' }, describeToken(t) || h('span', { class: 'muted' }, '—')),
-              h('td', { class: 'mono' }, t.clusterId ?? 'any'),
-              h('td', { class: 'optional' }, timeEl(t.createdAt)),
-              h('td', {}, t.expiresAt ? timeEl(t.expiresAt) : 'never'),
-              h('td', { class: 'optional' }, t.lastUsedAt ? timeEl(t.lastUsedAt) : 'not yet'),
-              h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${describeToken(t) || t.tokenId}`, onclick: () => revoke(t) }, 'Revoke')),
+          'table',
+          { 'aria-labelledby': 'downloads-heading', 'data-section': 'downloads' },
+          h('thead', {}, h('tr', {}, col('Cluster'), col('Description'), col('Created', true), col('Expires'), col('Last used', true), actions.cloneNode(true))),
+          h(
+            'tbody',
+            {},
+            downloads.map((t) =>
+              h(
+                'tr',
+                { 'data-token': t.tokenId, 'data-cluster': t.clusterId },
+                h('td', { class: 'mono' }, t.clusterId),
+                h('td', { 'data-description': '' }, describeToken(t) || h('span', { class: 'muted' }, '—')),
+                h('td', { class: 'optional' }, timeEl(t.createdAt)),
+                h('td', {}, t.expiresAt ? timeEl(t.expiresAt) : 'never'),
+                h('td', { class: 'optional' }, t.lastUsedAt ? timeEl(t.lastUsedAt) : 'not yet'),
+                revokeButton(t),
+              ),
             ),
           ),
         ),
-      ),
-    );
+      );
+    }
+    if (others.length > 0) {
+      if (downloads.length > 0) sections.push(h('h2', { id: 'others-heading' }, 'Sessions and API tokens'));
+      sections.push(
+        h(
+          'table',
+          { 'data-section': 'others', 'aria-labelledby': downloads.length > 0 ? 'others-heading' : undefined },
+          h('thead', {}, h('tr', {}, col('Kind'), col('Description'), col('Cluster'), col('Created', true), col('Expires'), col('Last used', true), actions)),
+          h(
+            'tbody',
+            {},
+            others.map((t) =>
+              h(
+                'tr',
+                { 'data-token': t.tokenId },
+                h('td', {}, KINDS[t.kind] ?? t.kind, t.tokenId === me.tokenId ? [' ', h('span', { class: 'badge' }, 'this session')] : null),
+                h('td', { 'data-description': '' }, describeToken(t) || h('span', { class: 'muted' }, '—')),
+                h('td', { class: 'mono' }, t.clusterId ?? 'any'),
+                h('td', { class: 'optional' }, timeEl(t.createdAt)),
+                h('td', {}, t.expiresAt ? timeEl(t.expiresAt) : 'never'),
+                h('td', { class: 'optional' }, t.lastUsedAt ? timeEl(t.lastUsedAt) : 'not yet'),
+                revokeButton(t),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    list.replaceChildren(...sections);
   }
   await refresh();
 }
