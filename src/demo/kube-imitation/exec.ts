@@ -82,6 +82,18 @@ export const parseExecRequest = (query: URLSearchParams, pod: KubeObject): ExecR
   return request;
 };
 
+/** An attach: to the container's process, which here is `cat` (stdin back on stdout). */
+export const parseAttachRequest = (query: URLSearchParams, pod: KubeObject): ExecRequest => {
+  const container = resolveContainer(pod, query.get('container'));
+  requireRunning(pod, container);
+  const request = { command: ['cat'], stdin: truthy(query.get('stdin')), stdout: truthy(query.get('stdout')), stderr: truthy(query.get('stderr')), container };
+  if (!request.stdin && !request.stdout && !request.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  return request;
+};
+
+/** `tty=true` on an exec or attach. */
+export const wantsTty = (query: URLSearchParams): boolean => truthy(query.get('tty'));
+
 /** The subprotocol the double would pick from the request's (token protocol already removed). */
 export const chooseProtocol = (req: IncomingMessage): string | undefined => {
   const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -89,7 +101,7 @@ export const chooseProtocol = (req: IncomingMessage): string | undefined => {
 };
 
 /** Final status on the error channel, as remotecommand's v4 error stream writes it. */
-const statusFor = (argv: string[], outcome: number | Error): Record<string, unknown> => {
+export const exitStatusFor = (argv: string[], outcome: number | Error): Record<string, unknown> => {
   if (outcome === 0) return { metadata: {}, status: 'Success' };
   if (typeof outcome === 'number') {
     return {
@@ -165,7 +177,7 @@ export const serveExec = (ctx: UpgradeContext, exec: ExecRequest, protocol: stri
     runCommand(exec.command, io)
       .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
       .then((outcome) => {
-        send(ERROR, JSON.stringify(statusFor(exec.command, outcome)));
+        send(ERROR, JSON.stringify(exitStatusFor(exec.command, outcome)));
         if (ws.readyState === ws.OPEN) ws.close(1000);
       });
   });

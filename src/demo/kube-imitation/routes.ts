@@ -8,7 +8,8 @@ import { findResource } from './catalog.js';
 import type { HttpContext, UpgradeContext } from './context.js';
 import { discoveryReply } from './discovery.js';
 import { isWebSocketRequest } from './authn.js';
-import { chooseProtocol, parseExecRequest, serveExec } from './exec.js';
+import { chooseProtocol, parseAttachRequest, parseExecRequest, serveExec, wantsTty } from './exec.js';
+import { serveSpdyExec, SPDY_EXEC_PROTOCOL } from './spdy-exec.js';
 import { serveLog } from './logs.js';
 import { openapiReply } from './openapi.js';
 import { send } from './respond.js';
@@ -74,7 +75,14 @@ export const routeUpgrade = (ctx: UpgradeContext): void => {
   const isPodStream = info.resourceRequest && info.apiGroup === '' && info.resource === 'pods' && STREAM_SUBRESOURCES.has(info.subresource);
   if (!isPodStream || !info.namespace || !info.name) throw badRequest(`upgrade is not supported on ${info.path}`);
   const pod = podOf(ctx);
-  if (isSpdyUpgrade(req)) return serveSpdyEcho(ctx);
+  if (isSpdyUpgrade(req)) {
+    // remotecommand over SPDY (kubectl before 1.30); port-forward and other versions: the byte echo.
+    const streamed = info.subresource === 'exec' || info.subresource === 'attach';
+    const offered = ctx.record.streamProtocolVersions.flatMap((v) => v.split(',').map((p) => p.trim()));
+    if (!streamed || !offered.includes(SPDY_EXEC_PROTOCOL)) return serveSpdyEcho(ctx);
+    const request = info.subresource === 'exec' ? parseExecRequest(info.query, pod) : parseAttachRequest(info.query, pod);
+    return serveSpdyExec(ctx, request, wantsTty(info.query));
+  }
   if (!isWebSocketRequest(req)) throw badRequest(`unsupported upgrade protocol "${req.headers.upgrade ?? ''}"`);
   if (info.subresource !== 'exec') throw badRequest(`WebSocket ${info.subresource} is not implemented by the test double`);
 
