@@ -24,7 +24,8 @@ export class GatewayHttp2Request extends Http2ServerRequest {
   /** Every header's lines, by lower-case name, pseudo-headers left out. */
   get headersDistinct(): NodeJS.Dict<string[]> {
     if (this.distinct) return this.distinct;
-    const out: NodeJS.Dict<string[]> = {};
+    // Prototype-free: a client header named `constructor` or `__proto__` is an ordinary name here.
+    const out = Object.create(null) as NodeJS.Dict<string[]>;
     const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;

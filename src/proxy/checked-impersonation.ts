@@ -55,7 +55,8 @@ export function requestedIdentity(req: Pick<IncomingMessage, 'rawHeaders'>): Req
   let user: string | undefined;
   let uid: string | undefined;
   const groups: string[] = [];
-  const extra: Record<string, string[]> = {};
+  // Prototype-free: an extra named `constructor` or `__proto__` is an ordinary key.
+  const extra = Object.create(null) as Record<string, string[]>;
   let any = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();

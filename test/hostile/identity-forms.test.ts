@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as http2Connect } from 'node:http2';
 import { memberUser, startProxyWorld, type ProxyWorld } from '../support/cluster.js';
 import { gatewayPort, rawExchange } from './raw-http.js';
 
@@ -51,6 +52,36 @@ describe('identity in other forms never reaches the cluster', () => {
       assert.equal(path, `/api/v1/namespaces${kept}`);
       assert.doesNotMatch(path, /stolen/);
     }
+  });
+
+  it('headers named like Object members are ordinary headers over HTTP/2 from the client, and as impersonation extras', async () => {
+    world.double.clearRequests();
+    const session = http2Connect(world.gw.url, { ca: world.gw.caPem });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const headers = Object.assign(Object.create(null), { ':path': `${base()}/api/v1/namespaces`, authorization: `Bearer ${token}`, constructor: 'ctor-value', tostring: 'ts-value' });
+        headers['__proto__'] = 'proto-value';
+        const stream = session.request(headers);
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+        stream.end();
+      });
+      assert.equal(status, 200);
+    } finally {
+      session.close();
+    }
+    const seen = world.double.requests.at(-1)!;
+    const value = (n: string) => seen.rawHeaders.filter(([name]) => name.toLowerCase() === n).map(([, v]) => v);
+    assert.deepEqual(value('constructor'), ['ctor-value']);
+    assert.deepEqual(value('tostring'), ['ts-value']);
+    assert.deepEqual(value('__proto__'), ['proto-value']);
+
+    for (const name of ['constructor', '__proto__', 'tostring']) {
+      const answer = await send(`${base()}/api/v1/namespaces`, [`Authorization: Bearer ${token}`, 'Impersonate-User: alice', `Impersonate-Extra-${name}: x`]);
+      assert.ok(answer.status < 500, `Impersonate-Extra-${name}: ${answer.head}`);
+    }
+    assert.equal((await send('/healthz', [])).status, 200);
   });
 
   it('ignores the bearer subprotocol on a plain request (401, nothing forwarded)', async () => {

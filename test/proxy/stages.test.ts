@@ -89,7 +89,8 @@ describe('requestedIdentity (kubectl --as, read as kube-apiserver reads it)', ()
           'Impersonate-Extra-Scopes', 'read', 'Impersonate-Extra-scopes', 'write', 'Impersonate-Extra-example.com%2Fteam', 'x',
         ]),
       ),
-      { user: 'bob', uid: 'u-1', groups: ['a, b', 'ops'], extra: { scopes: ['read', 'write'], 'example.com/team': ['x'] } },
+      // Extras are a prototype-free map (issue 14): `constructor` or `__proto__` would be ordinary keys.
+      { user: 'bob', uid: 'u-1', groups: ['a, b', 'ops'], extra: Object.assign(Object.create(null), { scopes: ['read', 'write'], 'example.com/team': ['x'] }) },
     );
   });
   it('refuses groups, a uid or extras without a user (400), unknown Impersonate-* headers (400) and a forged impersonated-by (403)', () => {
