@@ -28,7 +28,12 @@ async function tighten(path: string, want: number, setting: string, what: string
 export async function tightenOwnedDir(dir: string, setting: string): Promise<void> {
   await tighten(dir, 0o700, setting, 'directory');
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isFile()) await tighten(join(dir, entry.name), 0o600, setting, 'file');
+    if (!entry.isFile()) continue;
+    // A file gone since the listing (another --workers process's temporary key file, linked and
+    // removed meanwhile) has nothing left to tighten.
+    await tighten(join(dir, entry.name), 0o600, setting, 'file').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 }
 
