@@ -256,6 +256,10 @@ describe('HTTP/2 towards clients', () => {
       await Promise.all(watches.map((w) => w.next(1)));
       assert.ok(watches.every((w) => w.events[0].object.metadata.name === 'many'));
       assert.equal(world.double.activeStreams() >= 200, true);
+      // Metrics count streams, not connections: 200 open watches on this one connection.
+      const metrics = (await call(world.gw, 'GET', '/metrics', { token: world.adminToken })).text;
+      const open = Number(/^kubegate_active_streams\{type="stream"\} (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(open >= 200, `kubegate_active_streams{type="stream"} is ${open}`);
     } finally {
       own.destroy();
     }
