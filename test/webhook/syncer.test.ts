@@ -75,6 +75,8 @@ describe('webhook sync', () => {
     try {
       webhook = await startWebhook(config(gw.url), log, { waitSeconds: 7, backoff: { initialMs: 20, maxMs: 40 } });
       await eventually('the delta to apply', async () => webhook!.copy.cursor?.revision === 6);
+      // The copy is applied, then saved, then the recovery logged: wait for the last of them.
+      await eventually('the recovery to be logged', async () => lines.some((l) => l.msg === 'sync with the gateway restored'));
       assert.equal((await tokenReview(webhook.url, two.issued.token)).body.status.authenticated, true);
       assert.equal((await tokenReview(webhook.url, one.issued.token)).body.status.authenticated, false);
 
@@ -88,7 +90,6 @@ describe('webhook sync', () => {
       assert.match(String(failures[0]!.error), /503: store down/);
       assert.match(String(failures[1]!.error), /malformed sync page/);
       assert.ok(failures.every((l) => typeof l.lastSyncedAt === 'string'));
-      assert.ok(lines.some((l) => l.msg === 'sync with the gateway restored'));
 
       const saved = readState(dir, 'prod');
       assert.equal(saved?.snapshot.revision, 6);
