@@ -45,7 +45,7 @@ export const agentTunnel: Scenario = {
       agent.stderr!.resume();
       for (let i = 0; ; i++) {
         const s = await gw.call('GET', `/v1/clusters/${AGENT_CLUSTER}`, { token: admin });
-        if (s.json?.status?.state === 'Connected') break;
+        if (s.json?.status?.agent?.connected === true) break;
         if (i > 100) throw new Error('the agent did not connect');
         await sleep(100);
       }
