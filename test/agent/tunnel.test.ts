@@ -117,8 +117,10 @@ describe('an agent cluster the gateway cannot reach directly', () => {
   it('relays SPDY/3.1 exec and port-forward upgrades both ways through the tunnel', async () => {
     // v3: the double frames only v4 remotecommand over SPDY and echoes other versions' bytes.
     await echo(k8s('/api/v1/namespaces/default/pods/web-0/exec?command=cat&stdin=true&stdout=true'), 'v3.channel.k8s.io');
-    await echo(k8s('/api/v1/namespaces/default/pods/web-0/portforward?ports=8080'), 'portforward.k8s.io');
-    const seen = (await w.cluster.requests()).filter((r) => r.path.includes('/portforward'));
+    // A pod's portforward is framed SPDY in the double (test/clients/port-forward.test.ts covers it
+    // with kubectl); the byte echo, which shows the tunnel relays both ways, lives at /spdy-echo.
+    await echo(k8s('/spdy-echo'), 'portforward.k8s.io');
+    const seen = (await w.cluster.requests()).filter((r) => r.path.includes('/spdy-echo'));
     assert.equal(seen.at(-1)?.status, 101);
     assert.equal(seen.at(-1)?.effective?.username, 'alice');
   });

@@ -408,7 +408,8 @@ describe('kube-apiserver double', () => {
     test('SPDY/3.1 upgrade: 101 with the first X-Stream-Protocol-Version, then a byte echo', async () => {
       double.clearRequests();
       const { socket, head, rest } = await rawUpgrade(double, [
-        'POST /api/v1/namespaces/default/pods/web-0/portforward HTTP/1.1',
+        // A pod's portforward is framed SPDY now (spdy-portforward.ts): the byte echo lives at /spdy-echo.
+        'POST /spdy-echo HTTP/1.1',
         `Host: 127.0.0.1:${double.port}`,
         `Authorization: Bearer ${double.gatewayToken}`,
         'Connection: Upgrade',

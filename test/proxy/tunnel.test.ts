@@ -87,7 +87,8 @@ describe('upgrade tunnel', () => {
 
   it('relays SPDY upgrade bytes both ways and keeps every X-Stream-Protocol-Version line', async () => {
     world.double.clearRequests();
-    const { socket, head, rest } = await rawUpgrade(world, `${base()}/api/v1/namespaces/default/pods/web-0/portforward`, [
+    // The double's byte echo (a pod's portforward is framed SPDY there: test/clients/port-forward.test.ts).
+    const { socket, head, rest } = await rawUpgrade(world, `${base()}/spdy-echo`, [
       `Authorization: Bearer ${alice.token}`,
       'Connection: Upgrade',
       'Upgrade: SPDY/3.1',

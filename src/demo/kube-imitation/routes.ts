@@ -10,6 +10,7 @@ import { discoveryReply } from './discovery.js';
 import { isWebSocketRequest } from './authn.js';
 import { chooseProtocol, parseAttachRequest, parseExecRequest, serveExec, wantsTty } from './exec.js';
 import { serveSpdyExec, SPDY_EXEC_PROTOCOL } from './spdy-exec.js';
+import { serveSpdyPortForward, SPDY_PORTFORWARD_PROTOCOL } from './spdy-portforward.js';
 import { serveLog } from './logs.js';
 import { openapiReply } from './openapi.js';
 import { send } from './respond.js';
@@ -79,6 +80,7 @@ export const routeUpgrade = (ctx: UpgradeContext): void => {
     // remotecommand over SPDY (kubectl before 1.30); port-forward and other versions: the byte echo.
     const streamed = info.subresource === 'exec' || info.subresource === 'attach';
     const offered = ctx.record.streamProtocolVersions.flatMap((v) => v.split(',').map((p) => p.trim()));
+    if (info.subresource === 'portforward' && offered.includes(SPDY_PORTFORWARD_PROTOCOL)) return serveSpdyPortForward(ctx);
     if (!streamed || !offered.includes(SPDY_EXEC_PROTOCOL)) return serveSpdyEcho(ctx);
     const request = info.subresource === 'exec' ? parseExecRequest(info.query, pod) : parseAttachRequest(info.query, pod);
     return serveSpdyExec(ctx, request, wantsTty(info.query));
