@@ -1,8 +1,9 @@
 /**
  * Issue 15: `kubectl port-forward` end to end through the gateway over SPDY/3.1
- * (`portforward.k8s.io`), with every kubectl here (1.31+ would tunnel it over WebSocket by
- * default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false keeps SPDY). Every port of a pod in the double is
- * an echo server: bytes sent to the local port come back.
+ * (`portforward.k8s.io`) with every kubectl here (KUBECTL_PORT_FORWARD_WEBSOCKETS=false keeps
+ * SPDY on 1.31+), and over WebSocket (`SPDY/3.1+portforward.k8s.io`, the default from 1.31,
+ * behind KUBECTL_PORT_FORWARD_WEBSOCKETS=true on 1.30). Every port of a pod in the double is an
+ * echo server: bytes sent to the local port come back.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ function echoThrough(port: number, text: string): Promise<string> {
   });
 }
 
-describe('kubectl port-forward through the gateway (SPDY/3.1)', { timeout: 300_000 }, () => {
+describe('kubectl port-forward through the gateway (SPDY/3.1 and WebSocket)', { timeout: 300_000 }, () => {
   let world: ProxyWorld;
   let kubeconfig: string;
 
@@ -40,23 +41,29 @@ describe('kubectl port-forward through the gateway (SPDY/3.1)', { timeout: 300_0
 
   it('found kubectl binaries', () => assert.ok(binaries.length > 0));
 
+  const transports = [
+    { name: 'SPDY/3.1', since: 0, env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, upgrade: 'spdy/3.1' },
+    { name: 'WebSocket', since: 30, env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'true' }, upgrade: 'websocket' },
+  ];
   for (const binary of binaries) {
-    it(`kubectl ${binary.label} (${binary.gitVersion}) port-forward: two connections echo through the pod's port`, async () => {
-      const home = join(world.gw.dir, `pf-home-${binary.minor}-${binary.path.replace(/\W/g, '')}`);
-      await mkdir(home, { recursive: true });
-      world.double.clearRequests();
-      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' };
-      const forward = runUntil(binary.path, ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'cache'), 'port-forward', 'pod/web-0', ':8080'], env, /Forwarding from 127\.0\.0\.1:\d+ -> 8080/, 20_000);
-      try {
-        const port = Number(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(await forward.matched)![1]);
-        assert.equal(await echoThrough(port, `first through ${binary.label}\n`), `first through ${binary.label}\n`);
-        assert.equal(await echoThrough(port, 'second connection\n'), 'second connection\n');
-      } finally {
-        forward.stop();
-      }
-      const upgrades = world.double.requests.filter((r) => r.upgrade && r.path.includes('/portforward'));
-      assert.equal(upgrades.length, 1, 'one SPDY connection carried both');
-      assert.deepEqual([upgrades[0]!.upgradeProtocol?.toLowerCase(), upgrades[0]!.status, upgrades[0]!.effective?.username], ['spdy/3.1', 101, 'alice']);
-    });
+    for (const transport of transports.filter((t) => binary.minor >= t.since)) {
+      it(`kubectl ${binary.label} (${binary.gitVersion}) port-forward over ${transport.name}: two connections echo through the pod's port`, async () => {
+        const home = join(world.gw.dir, `pf-home-${binary.minor}-${transport.upgrade.replace(/\W/g, '')}-${binary.path.replace(/\W/g, '')}`);
+        await mkdir(home, { recursive: true });
+        world.double.clearRequests();
+        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...transport.env };
+        const forward = runUntil(binary.path, ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'cache'), 'port-forward', 'pod/web-0', ':8080'], env, /Forwarding from 127\.0\.0\.1:\d+ -> 8080/, 20_000);
+        try {
+          const port = Number(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(await forward.matched)![1]);
+          assert.equal(await echoThrough(port, `first through ${binary.label}\n`), `first through ${binary.label}\n`);
+          assert.equal(await echoThrough(port, 'second connection\n'), 'second connection\n');
+        } finally {
+          forward.stop();
+        }
+        const upgrades = world.double.requests.filter((r) => r.upgrade && r.path.includes('/portforward'));
+        assert.equal(upgrades.length, 1, `one ${transport.name} connection carried both: ${JSON.stringify(upgrades.map((u) => [u.upgradeProtocol, u.status]))}`);
+        assert.deepEqual([upgrades[0]!.upgradeProtocol?.toLowerCase(), upgrades[0]!.status, upgrades[0]!.effective?.username], [transport.upgrade, 101, 'alice']);
+      });
+    }
   }
 });

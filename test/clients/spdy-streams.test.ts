@@ -2,7 +2,8 @@
  * Issue 15: exec and attach over SPDY/3.1 (remotecommand v4) end to end through the gateway, with
  * the kubectl versions that speak it by default (1.27–1.29) and, with WebSocket turned off
  * (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false), the later ones; the double frames SPDY as
- * kube-apiserver's kubelet path does. WebSocket exec is covered in kubectl-matrix.test.ts.
+ * kube-apiserver's kubelet path does. WebSocket exec is covered in kubectl-matrix.test.ts;
+ * attach over WebSocket (the default from 1.30) here too.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ const binaries = await discoverKubectls();
 /** kubectl uses WebSocket for exec/attach from 1.30; this turns it back to SPDY. */
 const SPDY_ENV = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
 
-describe('exec and attach over SPDY/3.1 through the gateway', { timeout: 300_000 }, () => {
+describe('exec and attach over SPDY/3.1, and attach over WebSocket, through the gateway', { timeout: 300_000 }, () => {
   let world: ProxyWorld;
   let kubeconfig: string;
 
@@ -58,6 +59,20 @@ describe('exec and attach over SPDY/3.1 through the gateway', { timeout: 300_000
         assert.equal(r.effective?.username, 'alice');
       }
       t.diagnostic(`exec and attach over SPDY/3.1 with kubectl ${binary.gitVersion}`);
+    });
+  }
+
+  for (const binary of binaries.filter((b) => b.minor >= 30)) {
+    it(`kubectl ${binary.label} (${binary.gitVersion}): attach -i over WebSocket (remotecommand v5)`, async () => {
+      const home = join(world.gw.dir, `ws-attach-home-${binary.minor}-${binary.path.replace(/\W/g, '')}`);
+      await mkdir(home, { recursive: true });
+      const kubectl = kubectlFor(binary, kubeconfig, home);
+      world.double.clearRequests();
+      const attach = await kubectl.run(['attach', '-i', 'web-0'], { input: 'attached over websocket\n', env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'true' } });
+      assert.equal(attach.code, 0, attach.stderr);
+      assert.match(attach.stdout, /attached over websocket\n$/);
+      const upgrades = world.double.requests.filter((r) => r.upgrade);
+      assert.deepEqual(upgrades.map((r) => [r.upgradeProtocol?.toLowerCase(), r.status, r.effective?.username]), [['websocket', 101, 'alice']], 'one WebSocket upgrade, no fallback to SPDY');
     });
   }
 });

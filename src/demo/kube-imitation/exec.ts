@@ -131,7 +131,7 @@ const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) =
  * Checks what `ws` would otherwise refuse on its own (writing its answer behind our back), so the
  * refusal goes through respond.ts and lands in the record.
  */
-const checkHandshake = (req: IncomingMessage): void => {
+export const checkHandshake = (req: IncomingMessage): void => {
   if (req.method !== 'GET') throw methodNotAllowed(); // RFC 6455: the handshake is a GET
   const key = req.headers['sec-websocket-key'] ?? '';
   if (req.headers['sec-websocket-version'] !== '13' || !/^[+/0-9A-Za-z]{22}==$/.test(key)) throw badRequest('invalid WebSocket handshake');

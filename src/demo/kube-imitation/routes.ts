@@ -11,6 +11,7 @@ import { isWebSocketRequest } from './authn.js';
 import { chooseProtocol, parseAttachRequest, parseExecRequest, serveExec, wantsTty } from './exec.js';
 import { serveSpdyExec, SPDY_EXEC_PROTOCOL } from './spdy-exec.js';
 import { serveSpdyPortForward, SPDY_PORTFORWARD_PROTOCOL } from './spdy-portforward.js';
+import { offersWebSocketPortForward, serveWebSocketPortForward, WEBSOCKET_PORTFORWARD_PROTOCOL } from './websocket-portforward.js';
 import { serveLog } from './logs.js';
 import { openapiReply } from './openapi.js';
 import { send } from './respond.js';
@@ -86,9 +87,13 @@ export const routeUpgrade = (ctx: UpgradeContext): void => {
     return serveSpdyExec(ctx, request, wantsTty(info.query));
   }
   if (!isWebSocketRequest(req)) throw badRequest(`unsupported upgrade protocol "${req.headers.upgrade ?? ''}"`);
-  if (info.subresource !== 'exec') throw badRequest(`WebSocket ${info.subresource} is not implemented by the test double`);
+  if (info.subresource === 'portforward') {
+    if (!offersWebSocketPortForward(req.headers['sec-websocket-protocol'])) throw badRequest(`requested protocol(s) are not supported: [${req.headers['sec-websocket-protocol'] ?? ''}]; supports [${WEBSOCKET_PORTFORWARD_PROTOCOL}]`);
+    return serveWebSocketPortForward(ctx);
+  }
 
-  const exec = parseExecRequest(info.query, pod);
+  // An attach is to the container's process (`cat` here), over the same remotecommand protocol as exec.
+  const exec = info.subresource === 'exec' ? parseExecRequest(info.query, pod) : parseAttachRequest(info.query, pod);
   const protocol = chooseProtocol(req);
   if (!protocol) throw badRequest(`requested protocol(s) are not supported: [${req.headers['sec-websocket-protocol'] ?? ''}]; supports [v5.channel.k8s.io v4.channel.k8s.io]`);
   return serveExec(ctx, exec, protocol);

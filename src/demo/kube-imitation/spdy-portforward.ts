@@ -5,13 +5,14 @@
  * port. Every port of a pod in the double runs an echo server: what arrives on a data stream is
  * sent back on it, and its end ends the stream.
  */
+import type { Duplex } from 'node:stream';
 import type { UpgradeContext } from './context.js';
 import { sendSwitchingProtocols } from './respond.js';
 import { SpdyConnection } from './spdy-framing.js';
 
 export const SPDY_PORTFORWARD_PROTOCOL = 'portforward.k8s.io';
 
-/** Serves one port-forward session. */
+/** Serves one port-forward session over SPDY/3.1 (the connection upgraded to SPDY). */
 export const serveSpdyPortForward = (ctx: UpgradeContext): void => {
   const { socket, head, record } = ctx;
   sendSwitchingProtocols(socket, record, [
@@ -19,11 +20,19 @@ export const serveSpdyPortForward = (ctx: UpgradeContext): void => {
     ['Upgrade', 'SPDY/3.1'],
     ['X-Stream-Protocol-Version', SPDY_PORTFORWARD_PROTOCOL],
   ]);
+  const conn = portForwardOver(socket, ctx.streams.open(() => socket.destroy()));
+  if (head.length > 0) conn.receive(head);
+};
+
+/**
+ * The port-forward protocol on any byte stream: the upgraded socket, or a WebSocket's messages
+ * (kubectl ≥ 1.31 tunnels the same SPDY frames over WebSocket, websocket-portforward.ts).
+ */
+export const portForwardOver = (stream: Duplex, untrack: () => void): SpdyConnection => {
   /** Data stream id → the request id it carries; request id → its error stream. */
   const dataStreams = new Map<number, string>();
   const errorStreams = new Map<string, number>();
-  const untrack = ctx.streams.open(() => socket.destroy());
-  const conn = new SpdyConnection(socket, {
+  const conn = new SpdyConnection(stream, {
     onStream(id, headers) {
       conn.reply(id);
       const request = headers.requestid ?? '';
@@ -46,5 +55,5 @@ export const serveSpdyPortForward = (ctx: UpgradeContext): void => {
       untrack();
     },
   });
-  if (head.length > 0) conn.receive(head);
+  return conn;
 };
