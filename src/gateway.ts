@@ -204,13 +204,14 @@ export function auditOptions(config: GatewayConfig): AuditOptions {
 }
 
 /**
- * What `--workers` does once, in the primary, before the workers start: migrations, the first
- * administrator, the serving certificate. Each worker then finds them done.
+ * What `--workers` does once, in the primary, before the workers start: migrations and the
+ * serving certificate. Each worker then finds them done. The first administrator is created by
+ * the workers once they are bound (the store's unique username lets exactly one create it), so a
+ * start that cannot bind has not shown a generated password for nothing (issue 15, bug 6).
  */
-export async function prepareGateway(config: GatewayConfig, log: Logger, options: Pick<GatewayOptions, 'announce'> = {}): Promise<void> {
+export async function prepareGateway(config: GatewayConfig, log: Logger): Promise<void> {
   const { store, revocations } = await openStore(config, log);
   try {
-    await bootstrapAdmin(store, log, config.adminPassword, options.announce ?? ((l) => process.stderr.write(l)));
     const tls = config.plainHttp ? undefined : await servingMaterial(config);
     if (tls?.generated) log.info({ certsDir: config.certsDir }, 'generated the gateway CA and serving certificate');
   } finally {

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startKubeDouble, type KubeDouble } from '../kube-double/index.js';
 import { call, createUser, login } from '../support/gateway.js';
@@ -171,5 +172,39 @@ for (const store of ['SQLite', 'PostgreSQL'] as const) describe(`kubegate serve 
     assert.match(gw.stdout(), /"worker":2,"signal":"SIGTERM","msg":"shutting down"/);
     const lines = await auditWhere(join(dir, 'audit.log'), (ls) => ls.filter((l) => l.verb === 'watch' && l.stage === 'end').length === 2);
     assert.deepEqual(new Set(lines.filter((l) => l.verb === 'watch' && l.stage === 'end').map((l) => l.worker)), new Set([1, 2]));
+  });
+});
+
+describe('kubegate serve --workers 2, first start (issue 15, bug 6)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kubegate-workers-first-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** Runs serve with a generated admin password until it exits, or until `until` matches its stderr (then SIGTERM). */
+  function serve(listen: string, until?: RegExp): Promise<{ code: number | null; stderr: string }> {
+    const args = ['bin/kubegate', 'serve', '--workers', '2', '--listen', listen, '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--shutdown-grace', '0s', '--shutdown-timeout', '5s', '--audit-log', join(dir, 'audit.log')];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c) => {
+      stderr += c;
+      if (until?.test(stderr)) child.kill('SIGTERM');
+    });
+    return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  }
+
+  it('a start whose workers cannot bind prints no password; the next start prints it once', async () => {
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const port = (squatter.address() as AddressInfo).port;
+    const failed = await serve(`127.0.0.1:${port}`);
+    squatter.close();
+    assert.notEqual(failed.code, 0);
+    assert.doesNotMatch(failed.stderr, /password/, 'no password shown for a start that failed');
+
+    const started = await serve(`127.0.0.1:${port}`, /with password \S+/);
+    const lines = started.stderr.split('\n').filter((l) => /created user "admin" with password/.test(l));
+    assert.equal(lines.length, 1, 'exactly one worker created the administrator and showed its password');
   });
 });
