@@ -25,14 +25,14 @@ const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
 const truthy = (value: string | null): boolean => value !== null && ['true', '1', 't', 'T', 'TRUE', 'True'].includes(value);
 
-/** stdin as an async iterable that ends when the client closes it. */
-class StdinQueue implements AsyncIterable<Buffer> {
+/** stdin as an async iterable that ends when the client closes it (WebSocket and SPDY sessions alike). */
+export class StdinQueue implements AsyncIterable<Buffer> {
   private readonly chunks: Buffer[] = [];
   private closed = false;
   private wake: (() => void) | undefined;
 
   push(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.wake?.();
   }

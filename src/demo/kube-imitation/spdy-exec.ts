@@ -8,41 +8,13 @@
  * whose process is `cat` (stdin back on stdout).
  */
 import type { UpgradeContext } from './context.js';
-import type { ExecRequest } from './exec.js';
 import { runCommand } from './exec-commands.js';
-import { exitStatusFor } from './exec.js';
+import { exitStatusFor, StdinQueue, type ExecRequest } from './exec.js';
 import { sendSwitchingProtocols } from './respond.js';
 import { SpdyConnection } from './spdy-framing.js';
 
 /** The remotecommand version served over SPDY (kubectl offers it first). */
 export const SPDY_EXEC_PROTOCOL = 'v4.channel.k8s.io';
-
-/** stdin chunks as an async iterable that ends when the client closes the stream. */
-class Queue implements AsyncIterable<Buffer> {
-  private readonly chunks: Buffer[] = [];
-  private closed = false;
-  private wake: (() => void) | undefined;
-  push(chunk: Buffer): void {
-    if (!this.closed && chunk.length > 0) this.chunks.push(chunk);
-    this.wake?.();
-  }
-  close(): void {
-    this.closed = true;
-    this.wake?.();
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      const chunk = this.chunks.shift();
-      if (chunk) {
-        yield chunk;
-        continue;
-      }
-      if (this.closed) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-}
 
 /** Serves one SPDY exec (or attach) session. */
 export const serveSpdyExec = (ctx: UpgradeContext, exec: ExecRequest, tty: boolean): void => {
@@ -54,7 +26,7 @@ export const serveSpdyExec = (ctx: UpgradeContext, exec: ExecRequest, tty: boole
   ]);
   const expected = new Set(['error', ...(exec.stdin ? ['stdin'] : []), ...(exec.stdout ? ['stdout'] : []), ...(exec.stderr && !tty ? ['stderr'] : [])]);
   const ids = new Map<string, number>();
-  const stdin = new Queue();
+  const stdin = new StdinQueue();
   if (!exec.stdin) stdin.close();
   const aborter = new AbortController();
   let started = false;
